@@ -1,0 +1,21 @@
+// Starting a signed-in session: always under a new session id (no fixation), saved before the
+// response so the client never holds a cookie for a session that is not stored.
+import type { Request } from 'express';
+import { newHandle, type Lifetime, type SessionAuth, type SessionUser } from '../sessions/session-data.ts';
+import { regenerateSession, saveSession } from '../sessions/session-middleware.ts';
+import { requestContext } from '../http/request-context.ts';
+
+export async function startSession(req: Request, user: SessionUser, lifetime: Lifetime, nowMs: number): Promise<SessionAuth> {
+  await regenerateSession(req);
+  const auth: SessionAuth = {
+    user,
+    handle: newHandle(),
+    createdAt: nowMs,
+    lastSeenAt: nowMs,
+    absoluteExpiresAt: nowMs + lifetime.ttlMs,
+    ...requestContext(req),
+  };
+  req.session.auth = auth;
+  await saveSession(req);
+  return auth;
+}

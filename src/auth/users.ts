@@ -1,0 +1,39 @@
+// Users in PostgreSQL: creating them, finding them by (normalized) email, changing passwords.
+import { Prisma, type Db } from '../db.ts';
+import { AppError } from '../http/errors.ts';
+import type { SessionUser } from '../sessions/session-data.ts';
+
+const UNIQUE_VIOLATION = 'P2002';
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  role: 'user' | 'admin';
+}
+
+export function toSessionUser(row: UserRow): SessionUser {
+  return { id: row.id, email: row.email, name: row.name, role: row.role };
+}
+
+export async function createUser(db: Db, input: { email: string; name?: string | undefined; passwordHash: string }): Promise<SessionUser> {
+  try {
+    const row = await db.user.create({ data: { email: input.email, name: input.name ?? null, passwordHash: input.passwordHash } });
+    return toSessionUser(row);
+  } catch (err) {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION) throw new AppError('email_taken');
+    throw err;
+  }
+}
+
+export function findUserByEmail(db: Db, email: string) {
+  return db.user.findUnique({ where: { email } });
+}
+
+export function findUserById(db: Db, id: string) {
+  return db.user.findUnique({ where: { id } });
+}
+
+export async function setPasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {
+  await db.user.update({ where: { id: userId }, data: { passwordHash } });
+}

@@ -1,0 +1,157 @@
+// Settings (SPEC §3): read from the environment once at start, validated, typed.
+// A bad value is reported as one line per setting naming what is expected.
+import proxyAddr from 'proxy-addr';
+import { z } from 'zod';
+import { DEFAULT_DATABASE_URL } from './db-url.ts';
+
+const DEV_SESSION_SECRET = 'dev-only-session-secret-do-not-use-in-production';
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPassword: string | undefined;
+  redisDb: number;
+  /** Every Redis key the app writes starts with this (tests give each run its own). */
+  redisKeyPrefix: string;
+  /** First signs, all verify (express-session's array form). */
+  sessionSecrets: string[];
+  usingDevSecret: boolean;
+  sessionTtlSeconds: number;
+  sessionIdleTimeoutSeconds: number;
+  trustProxy: boolean | number | string[];
+  rateLimitWindowMs: number;
+  rateLimitMax: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid settings:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `expected a whole number from ${min} to ${max}`).max(max, `expected a whole number from ${min} to ${max}`));
+
+const urlWithProtocols = (protocols: string[], example: string) =>
+  z.string().trim().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL like ${example}` },
+  );
+
+const DAY_SECONDS = 86_400;
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }).default('development'),
+  PORT: wholeNumber(0, 65_535).default(3000),
+  DATABASE_URL: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://user:password@host:5432/dbname').default(DEFAULT_DATABASE_URL),
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379 or rediss://host:6380').default('redis://localhost:6379'),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_DB: wholeNumber(0, 15).default(0),
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'expected 1-64 letters, digits or _ : . -').default('rsa:'),
+  SESSION_SECRET: z.string().optional(),
+  SESSION_TTL: wholeNumber(60, 365 * DAY_SECONDS).default(7 * DAY_SECONDS),
+  SESSION_IDLE_TIMEOUT: wholeNumber(1, 365 * DAY_SECONDS).default(DAY_SECONDS),
+  TRUST_PROXY: z.string().default('false'),
+  RATE_LIMIT_WINDOW_MS: wholeNumber(1000, DAY_SECONDS * 1000).default(60_000),
+  RATE_LIMIT_MAX: wholeNumber(1, 1_000_000).default(100),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+});
+
+/** `false`/`true`, a hop count, or a comma-separated list of addresses, CIDRs and names like `loopback`. */
+function parseTrustProxy(raw: string): boolean | number | string[] {
+  const value = raw.trim().toLowerCase();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const list = value.split(',').map((part) => part.trim()).filter(Boolean);
+  proxyAddr.compile(list); // throws TypeError naming the bad address
+  return list;
+}
+
+function parseSecrets(raw: string | undefined, isProduction: boolean, problems: string[]): { secrets: string[]; dev: boolean } {
+  const secrets = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0) {
+    if (isProduction) problems.push('SESSION_SECRET: required when NODE_ENV=production (at least 32 characters; a comma-separated list rotates secrets)');
+    return { secrets: [DEV_SESSION_SECRET], dev: true };
+  }
+  if (isProduction && secrets.some((s) => s.length < MIN_PRODUCTION_SECRET_LENGTH)) {
+    problems.push(`SESSION_SECRET: every secret must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production`);
+  }
+  return { secrets, dev: false };
+}
+
+/** Empty strings count as unset, as they do in most .env tooling. */
+function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''));
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(withoutEmpty(env));
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'settings');
+      const raw = env[name];
+      problems.push(`${name}: ${issue.message}${raw === undefined ? '' : ` (got "${name.includes('URL') ? '<hidden>' : raw}")`}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const s = parsed.data;
+  const isProduction = s.NODE_ENV === 'production';
+  const { secrets, dev } = parseSecrets(s.SESSION_SECRET, isProduction, problems);
+
+  let trustProxy: Config['trustProxy'] = false;
+  try {
+    trustProxy = parseTrustProxy(s.TRUST_PROXY);
+  } catch {
+    problems.push(`TRUST_PROXY: expected false, true, a hop count, or a comma-separated list of IPs/CIDRs/loopback/linklocal/uniquelocal (got "${s.TRUST_PROXY}")`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: s.NODE_ENV,
+    isProduction,
+    port: s.PORT,
+    databaseUrl: s.DATABASE_URL,
+    redisUrl: s.REDIS_URL,
+    redisPassword: s.REDIS_PASSWORD,
+    redisDb: s.REDIS_DB,
+    redisKeyPrefix: s.REDIS_KEY_PREFIX,
+    sessionSecrets: secrets,
+    usingDevSecret: dev,
+    sessionTtlSeconds: s.SESSION_TTL,
+    sessionIdleTimeoutSeconds: s.SESSION_IDLE_TIMEOUT,
+    trustProxy,
+    rateLimitWindowMs: s.RATE_LIMIT_WINDOW_MS,
+    rateLimitMax: s.RATE_LIMIT_MAX,
+    logLevel: s.LOG_LEVEL,
+  };
+}
+
+/** redis://user:secret@host → redis://user:****@host, for messages and logs. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '****';
+    return parsed.toString();
+  } catch {
+    return '<unparseable URL>';
+  }
+}

@@ -1,0 +1,65 @@
+// The one place errors become responses: `{"error":{"code","message"}}`, never a stack trace.
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../logger.ts';
+import { AppError } from './errors.ts';
+
+/** body-parser's error types, mapped to ours. */
+const BODY_PARSER_ERRORS: Record<string, AppError> = {
+  'entity.too.large': new AppError('payload_too_large'),
+  'entity.parse.failed': new AppError('invalid_json'),
+  'encoding.unsupported': new AppError('unsupported_media_type', 'Unsupported content encoding.'),
+  'charset.unsupported': new AppError('unsupported_media_type', 'Send JSON as UTF-8.'),
+  'request.size.invalid': new AppError('validation_failed', 'The request size does not match Content-Length.'),
+  'request.aborted': new AppError('validation_failed', 'The request was aborted.'),
+};
+
+const DEPENDENCY_ERROR_NAMES = new Set([
+  'ClientClosedError',
+  'ClientOfflineError',
+  'SocketClosedUnexpectedlyError',
+  'ConnectionTimeoutError',
+  'ReconnectStrategyError',
+  'SocketTimeoutError',
+  'PrismaClientInitializationError',
+  'DriverAdapterError',
+]);
+const DEPENDENCY_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'P1001', 'P1002', 'P1008', 'P1017', '57P01', '57P03']);
+const DEPENDENCY_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|client is (closed|offline)|Can't reach database|Socket closed/i;
+
+/** Redis or PostgreSQL being away is a 503 the client may retry, not a bug (500). */
+export function isDependencyError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (DEPENDENCY_ERROR_NAMES.has(e.name) || (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) || DEPENDENCY_MESSAGE.test(e.message)) return true;
+  }
+  return false;
+}
+
+function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  const type = (err as { type?: unknown })?.type;
+  if (typeof type === 'string' && BODY_PARSER_ERRORS[type]) return BODY_PARSER_ERRORS[type];
+  if (isDependencyError(err)) return new AppError('service_unavailable');
+  return null;
+}
+
+export function notFound(req: Request, _res: Response, next: NextFunction): void {
+  next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
+}
+
+export function createErrorHandler(logger: Logger) {
+  return function errorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
+    if (res.headersSent) return next(err);
+    const known = toAppError(err);
+    const error = known ?? new AppError('internal_error');
+    if (!known) {
+      // The stack stays out of the default log level: it can carry request data.
+      const { name, message, stack } = err instanceof Error ? err : { name: typeof err, message: String(err), stack: undefined };
+      logger.error({ err: { name, message }, method: req.method, path: req.path }, 'unhandled error');
+      logger.debug({ stack }, 'unhandled error stack');
+    }
+    else if (error.code === 'service_unavailable') logger.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
+    if (error.status === 503) res.set('Retry-After', '5');
+    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+  };
+}

@@ -1,0 +1,58 @@
+// The node-redis client. Requests must never hang on a dead Redis: commands fail at once
+// while disconnected (no offline queue) and the client reconnects in the background.
+import { createClient } from 'redis';
+import { maskUrl, type Config } from './config.ts';
+import type { Logger } from './logger.ts';
+
+export type RedisClient = ReturnType<typeof buildClient>;
+
+const MAX_RECONNECT_DELAY_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Exponential backoff with jitter, capped: 50 ms, 100 ms, 200 ms … 5 s. */
+export function reconnectDelayMs(retries: number): number {
+  const base = Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+function buildClient(config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>) {
+  return createClient({
+    url: config.redisUrl,
+    // REDIS_PASSWORD overrides a password in the URL (SPEC §3).
+    ...(config.redisPassword ? { password: config.redisPassword } : {}),
+    database: config.redisDb,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
+  });
+}
+
+export function createRedisClient(config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>, logger: Logger): RedisClient {
+  const client = buildClient(config);
+  let down = false;
+  // Without an 'error' listener node-redis would crash the process on a dropped connection.
+  client.on('error', (err: Error) => {
+    if (!down) logger.error({ err: err.message, redis: maskUrl(config.redisUrl) }, 'redis connection error');
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) logger.info({ redis: maskUrl(config.redisUrl) }, 'redis connection restored');
+    down = false;
+  });
+  return client;
+}
+
+/** Connects, or rejects after `timeoutMs` with a message naming Redis and the masked URL. */
+export async function connectRedis(client: RedisClient, redisUrl: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis is unreachable at ${maskUrl(redisUrl)} (gave up after ${timeoutMs / 1000} s)`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+  } catch (err) {
+    client.destroy();
+    throw err instanceof Error && err.message.startsWith('Redis is unreachable') ? err : new Error(`Redis is unreachable at ${maskUrl(redisUrl)}: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

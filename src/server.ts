@@ -1,0 +1,69 @@
+// Starts and stops the service: settings, clients, listen, graceful shutdown.
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig, maskUrl, type Config } from './config.ts';
+import { createDb } from './db.ts';
+import { createLogger } from './logger.ts';
+import { connectRedis, createRedisClient } from './redis.ts';
+
+const REDIS_CONNECT_TIMEOUT_MS = 10_000;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) console.error(`config: ${problem}`);
+    process.exit(1);
+  }
+}
+
+const config = loadConfigOrExit();
+const logger = createLogger(config.logLevel);
+if (config.usingDevSecret) logger.warn('SESSION_SECRET is not set: using the development-only secret');
+
+const redis = createRedisClient(config, logger);
+try {
+  await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
+} catch (err) {
+  console.error(`startup: ${(err as Error).message}`);
+  process.exit(1);
+}
+
+const db = createDb(config.databaseUrl);
+try {
+  await db.$queryRaw`SELECT 1`;
+} catch (err) {
+  console.error(`startup: PostgreSQL is unreachable at ${maskUrl(config.databaseUrl)}: ${(err as Error).message}`);
+  process.exit(1);
+}
+
+let accepting = true;
+const { app, sessions } = createApp({ config, redis, db, logger, isAccepting: () => accepting });
+sessions.maintenance.start();
+
+const server = app.listen(config.port, () => {
+  logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
+});
+
+async function shutdown(signal: string): Promise<void> {
+  if (!accepting) return;
+  accepting = false;
+  logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  forced.unref();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  clearTimeout(forced);
+  await sessions.maintenance.stop();
+  await redis.close().catch(() => undefined);
+  await db.$disconnect().catch(() => undefined);
+  logger.info('stopped');
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

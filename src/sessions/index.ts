@@ -1,0 +1,34 @@
+// Builds the session component from its dependencies. Start reading at mirrored-store.ts
+// (read/write) and session-revoker.ts (revoke).
+import type { Config } from '../config.ts';
+import type { Db } from '../db.ts';
+import type { Logger } from '../logger.ts';
+import type { RedisClient } from '../redis.ts';
+import { LastSeenQueue } from './last-seen-queue.ts';
+import { SessionMaintenance } from './maintenance.ts';
+import { MirroredSessionStore } from './mirrored-store.ts';
+import { SessionCache } from './session-cache.ts';
+import { lifetimeFrom, type Lifetime } from './session-data.ts';
+import { SessionRecords } from './session-records.ts';
+import { SessionRevoker } from './session-revoker.ts';
+
+export interface Sessions {
+  store: MirroredSessionStore;
+  cache: SessionCache;
+  records: SessionRecords;
+  revoker: SessionRevoker;
+  lastSeen: LastSeenQueue;
+  maintenance: SessionMaintenance;
+  lifetime: Lifetime;
+}
+
+export function createSessions(config: Config, redis: RedisClient, db: Db, logger: Logger, now: () => number): Sessions {
+  const lifetime = lifetimeFrom(config.sessionTtlSeconds, config.sessionIdleTimeoutSeconds);
+  const cache = new SessionCache(redis, config.redisKeyPrefix);
+  const records = new SessionRecords(db);
+  const lastSeen = new LastSeenQueue(records, logger);
+  const revoker = new SessionRevoker(cache, records, lastSeen);
+  const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger });
+  const maintenance = new SessionMaintenance(lastSeen, records, cache, now, logger);
+  return { store, cache, records, revoker, lastSeen, maintenance, lifetime };
+}

@@ -1,0 +1,74 @@
+// What a signed-in session carries, and the pure rules of its lifetime.
+import { createHash, randomBytes } from 'node:crypto';
+
+export type Role = 'user' | 'admin';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+}
+
+/** Kept inside the express-session data as `req.session.auth`; times are epoch milliseconds. */
+export interface SessionAuth {
+  user: SessionUser;
+  /** Public handle shown in listings; the secret session id never leaves the cookie. */
+  handle: string;
+  createdAt: number;
+  lastSeenAt: number;
+  absoluteExpiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    auth?: SessionAuth;
+  }
+}
+
+export interface Lifetime {
+  ttlMs: number;
+  idleMs: number;
+  /** How stale `lastSeenAt` may get before a request writes it again (Redis and PostgreSQL). */
+  touchIntervalMs: number;
+}
+
+const MAX_TOUCH_INTERVAL_MS = 60_000;
+const MIN_TOUCH_INTERVAL_MS = 1_000;
+
+/**
+ * Writing `lastSeenAt` on every request would cost a Redis write per request and a database
+ * write per request; once a minute is precise enough for a day-long idle timeout. Short idle
+ * timeouts (tests, strict deployments) get a tenth of the timeout so expiry stays accurate.
+ */
+export function lifetimeFrom(ttlSeconds: number, idleSeconds: number): Lifetime {
+  const idleMs = idleSeconds * 1000;
+  const touchIntervalMs = Math.max(MIN_TOUCH_INTERVAL_MS, Math.min(MAX_TOUCH_INTERVAL_MS, Math.floor(idleMs / 10)));
+  return { ttlMs: ttlSeconds * 1000, idleMs, touchIntervalMs };
+}
+
+export function expiresAt(auth: SessionAuth, lifetime: Lifetime): number {
+  return Math.min(auth.absoluteExpiresAt, auth.lastSeenAt + lifetime.idleMs);
+}
+
+export function isExpired(auth: SessionAuth, lifetime: Lifetime, nowMs: number): boolean {
+  return expiresAt(auth, lifetime) <= nowMs;
+}
+
+export function isTouchDue(auth: SessionAuth, lifetime: Lifetime, nowMs: number): boolean {
+  return nowMs - auth.lastSeenAt >= lifetime.touchIntervalMs;
+}
+
+/** The store key and table key: the raw id from the cookie is never stored. */
+export function hashSessionId(sid: string): string {
+  return createHash('sha256').update(sid).digest('base64url');
+}
+
+const HANDLE_BYTES = 16;
+export const HANDLE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+export function newHandle(): string {
+  return randomBytes(HANDLE_BYTES).toString('base64url');
+}

@@ -1,0 +1,46 @@
+// A user's sessions as the API shows them: public handles only, read from the per-user index
+// in Redis (O(that user's sessions)).
+import type { SessionData } from 'express-session';
+import { describeDevice, type Device } from './device.ts';
+import type { SessionCache } from './session-cache.ts';
+import { expiresAt, type Lifetime } from './session-data.ts';
+
+export interface SessionView {
+  id: string;
+  current: boolean;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  device: Device;
+}
+
+export interface SessionEntry {
+  hash: string;
+  data: SessionData;
+}
+
+export async function listUserSessions(cache: SessionCache, userId: string, nowMs: number): Promise<SessionEntry[]> {
+  const stored = await cache.listForUser(userId, nowMs);
+  const entries: SessionEntry[] = [];
+  for (const { hash, raw } of stored) {
+    const data = JSON.parse(raw) as SessionData;
+    if (data.auth?.user.id === userId) entries.push({ hash, data });
+  }
+  return entries;
+}
+
+export function toSessionView(entry: SessionEntry, currentHash: string | null, lifetime: Lifetime): SessionView {
+  const auth = entry.data.auth!;
+  return {
+    id: auth.handle,
+    current: entry.hash === currentHash,
+    createdAt: new Date(auth.createdAt).toISOString(),
+    lastSeenAt: new Date(auth.lastSeenAt).toISOString(),
+    expiresAt: new Date(expiresAt(auth, lifetime)).toISOString(),
+    ip: auth.ip,
+    userAgent: auth.userAgent,
+    device: describeDevice(auth.userAgent),
+  };
+}
