@@ -1,0 +1,184 @@
+// The mirrored store itself: what lands in Redis and PostgreSQL, restores, expiry, throttling.
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSessionId } from '../src/sessions/session-data.ts';
+import { buildTestApp, loginAgent, rawSessionId, registerUser, runKeys, type TestApp } from './helpers/test-app.ts';
+
+const MINUTE_MS = 60_000;
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp({ SESSION_TTL: '3600', SESSION_IDLE_TIMEOUT: '900' });
+});
+afterAll(async () => t.close());
+
+const hashOf = (cookie: string) => hashSessionId(rawSessionId(cookie));
+const sessionKey = (cookie: string) => `${t.prefix}sess:${hashOf(cookie)}`;
+
+/** Simulates Redis losing this app's data (restart without persistence, FLUSHALL, eviction). */
+async function loseRedisData() {
+  const keys = await runKeys(t);
+  if (keys.length > 0) await t.redis.unlink(keys);
+}
+
+describe('storage', () => {
+  it('never stores the raw session id: not in Redis keys or values, not in any column', async () => {
+    const { cookie, user } = await registerUser(t);
+    const sid = rawSessionId(cookie);
+    const keys = await runKeys(t);
+    expect(keys).toContain(sessionKey(cookie));
+    for (const key of keys) {
+      expect(key).not.toContain(sid);
+      const type = await t.redis.type(key);
+      const value = type === 'string' ? await t.redis.get(key) : JSON.stringify(await t.redis.zRange(key, 0, -1));
+      expect(value ?? '').not.toContain(sid);
+    }
+    const rows = await t.db.$queryRaw<Array<{ row: string }>>`SELECT row_to_json(s)::text AS row FROM "Session" s WHERE "userId" = ${user.id}::uuid`;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.row).toContain(hashOf(cookie));
+    expect(rows[0]!.row).not.toContain(sid);
+  });
+
+  it('mirrors a new session as one Redis entry, one index entry and one row with the same expiry', async () => {
+    const { cookie, user } = await registerUser(t);
+    const row = await t.db.session.findUniqueOrThrow({ where: { idHash: hashOf(cookie) } });
+    expect(row).toMatchObject({ userId: user.id, ip: '127.0.0.1', userAgent: 'vitest' });
+    const score = await t.redis.zScore(`${t.prefix}user:${user.id}:sessions`, hashOf(cookie));
+    expect(score).toBe(row.expiresAt.getTime());
+    // Idle timeout (900 s) comes before the absolute lifetime (3600 s).
+    expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(900_000);
+    expect(row.absoluteExpiresAt.getTime() - row.createdAt.getTime()).toBe(3_600_000);
+    const ttlMs = await t.redis.pTTL(sessionKey(cookie));
+    expect(ttlMs).toBeGreaterThan(890_000);
+    expect(ttlMs).toBeLessThanOrEqual(900_000);
+  });
+});
+
+describe('Redis data loss', () => {
+  it('restores a live session from PostgreSQL on its next request, with the user\'s other sessions', async () => {
+    const first = await registerUser(t);
+    const second = await loginAgent(t, first.email);
+    await loseRedisData();
+    expect(await t.redis.exists(sessionKey(first.cookie))).toBe(0);
+
+    const me = await first.agent.get('/api/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body.user.email).toBe(first.email);
+    expect(await t.redis.exists(sessionKey(first.cookie))).toBe(1);
+    expect(await t.redis.exists(sessionKey(second.cookie))).toBe(1);
+    const list = await first.agent.get('/api/sessions');
+    expect(list.body.sessions).toHaveLength(2);
+    expect((await second.agent.get('/api/auth/me')).status).toBe(200);
+  });
+
+  it('does not bring back a revoked session', async () => {
+    const first = await registerUser(t);
+    const second = await loginAgent(t, first.email);
+    expect((await first.agent.post('/api/sessions/revoke-others')).body).toEqual({ revoked: 1 });
+    await loseRedisData();
+    expect((await second.agent.get('/api/auth/me')).status).toBe(401);
+    expect(await t.redis.exists(sessionKey(second.cookie))).toBe(0);
+    expect((await first.agent.get('/api/auth/me')).status).toBe(200);
+  });
+
+  it('does not bring back a session whose row has expired', async () => {
+    const { agent, cookie } = await registerUser(t);
+    await t.db.session.update({ where: { idHash: hashOf(cookie) }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await loseRedisData();
+    expect((await agent.get('/api/auth/me')).status).toBe(401);
+  });
+
+  it('a session deleted from PostgreSQL is gone everywhere once Redis forgets it', async () => {
+    const { agent, cookie } = await registerUser(t);
+    await t.db.session.delete({ where: { idHash: hashOf(cookie) } });
+    await loseRedisData();
+    expect((await agent.get('/api/auth/me')).status).toBe(401);
+  });
+});
+
+describe('lastSeenAt', () => {
+  it('is written at most once per minute: no Redis or database write for requests in between', async () => {
+    const { agent, cookie } = await registerUser(t);
+    const hash = hashOf(cookie);
+    const before = await t.redis.get(sessionKey(cookie));
+    const rowBefore = await t.db.session.findUniqueOrThrow({ where: { idHash: hash } });
+
+    t.clock.advance(30_000);
+    for (let i = 0; i < 5; i++) expect((await agent.get('/api/auth/me')).status).toBe(200);
+    expect(await t.redis.get(sessionKey(cookie))).toBe(before);
+    expect(t.sessions.lastSeen.size).toBe(0);
+    await t.sessions.lastSeen.flush();
+    expect((await t.db.session.findUniqueOrThrow({ where: { idHash: hash } })).lastSeenAt).toEqual(rowBefore.lastSeenAt);
+
+    t.clock.advance(31_000); // 61 s after sign-in: due
+    const me = await agent.get('/api/auth/me');
+    expect(me.status).toBe(200);
+    const after = JSON.parse((await t.redis.get(sessionKey(cookie)))!);
+    expect(after.auth.lastSeenAt).toBeGreaterThanOrEqual(rowBefore.lastSeenAt.getTime() + 61_000);
+    // The database is not written by the request itself, only by the write-behind flush.
+    expect((await t.db.session.findUniqueOrThrow({ where: { idHash: hash } })).lastSeenAt).toEqual(rowBefore.lastSeenAt);
+    expect(t.sessions.lastSeen.size).toBeGreaterThanOrEqual(1);
+    await t.sessions.lastSeen.flush();
+    const rowAfter = await t.db.session.findUniqueOrThrow({ where: { idHash: hash } });
+    expect(rowAfter.lastSeenAt.getTime()).toBe(after.auth.lastSeenAt);
+    expect(rowAfter.expiresAt.getTime()).toBe(after.auth.lastSeenAt + 900_000);
+    // The Redis TTL and index score moved with the idle expiry.
+    expect(await t.redis.zScore(`${t.prefix}user:${rowAfter.userId}:sessions`, hash)).toBe(rowAfter.expiresAt.getTime());
+  });
+});
+
+describe('expiry', () => {
+  it('signs out a session idle for longer than SESSION_IDLE_TIMEOUT and removes it everywhere', async () => {
+    const { agent, cookie } = await registerUser(t);
+    t.clock.advance(15 * MINUTE_MS + 1000);
+    expect((await agent.get('/api/auth/me')).status).toBe(401);
+    expect(await t.redis.exists(sessionKey(cookie))).toBe(0);
+    expect(await t.db.session.findUnique({ where: { idHash: hashOf(cookie) } })).toBeNull();
+  });
+
+  it('signs out an active session after SESSION_TTL however recently it was used', async () => {
+    const { agent, cookie } = await registerUser(t);
+    for (let minutes = 10; minutes <= 50; minutes += 10) {
+      t.clock.advance(10 * MINUTE_MS);
+      expect((await agent.get('/api/auth/me')).status).toBe(200);
+    }
+    const ttlMs = await t.redis.pTTL(sessionKey(cookie));
+    expect(ttlMs).toBeLessThanOrEqual(10 * MINUTE_MS); // capped by the absolute lifetime
+    t.clock.advance(10 * MINUTE_MS);
+    expect((await agent.get('/api/auth/me')).status).toBe(401);
+    expect(await t.db.session.findUnique({ where: { idHash: hashOf(cookie) } })).toBeNull();
+  });
+
+  it('lets Redis expire the entry by TTL, and the expired row does not bring it back', async () => {
+    const short = await buildTestApp({ SESSION_TTL: '60', SESSION_IDLE_TIMEOUT: '2' });
+    try {
+      const { agent, cookie } = await registerUser(short);
+      expect((await agent.get('/api/auth/me')).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(await short.redis.exists(`${short.prefix}sess:${hashOf(cookie)}`)).toBe(0);
+      expect((await agent.get('/api/auth/me')).status).toBe(401);
+      expect(await short.redis.exists(`${short.prefix}sess:${hashOf(cookie)}`)).toBe(0);
+      expect(await short.sessions.maintenance.sweepExpired()).toBeGreaterThanOrEqual(1);
+      expect(await short.db.session.findUnique({ where: { idHash: hashOf(cookie) } })).toBeNull();
+    } finally {
+      await short.close();
+    }
+  });
+});
+
+describe('revocation during a request', () => {
+  it('a request that was in flight when its session was revoked cannot write it back', async () => {
+    const first = await registerUser(t);
+    const victim = await loginAgent(t, first.email);
+    const hash = hashOf(victim.cookie);
+    // Load the session as a request would, revoke it, then let that request finish with a save.
+    const loaded = await new Promise<any>((resolve, reject) => t.sessions.store.get(rawSessionId(victim.cookie), (err, s) => (err ? reject(err) : resolve(s))));
+    expect(loaded.auth).toBeDefined();
+    await first.agent.post('/api/sessions/revoke-others');
+    loaded.auth.lastSeenAt = 0; // make the touch due
+    await t.sessions.store.touch(rawSessionId(victim.cookie), loaded);
+    await t.sessions.store.set(rawSessionId(victim.cookie), loaded);
+    expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);
+    expect(await t.db.session.findUnique({ where: { idHash: hash } })).toBeNull();
+    expect((await request(t.app).get('/api/auth/me').set('Cookie', victim.cookie)).status).toBe(401);
+  });
+});
