@@ -3,6 +3,9 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { defineConfig } from 'prisma/config';
 import { DEFAULT_DATABASE_URL } from './src/db-url.ts';
+import { loadEnvFile } from './src/env-file.ts';
+
+loadEnvFile();
 
 // The schema reads env("DATABASE_URL"); when it is unset the CLI cannot use this config,
 // falls back to the native engine and tries to download it. Default it here instead.

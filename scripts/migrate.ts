@@ -2,8 +2,10 @@
 // then apply pending migrations.
 import { maskUrl } from '../src/config.ts';
 import { DEFAULT_DATABASE_URL } from '../src/db-url.ts';
+import { loadEnvFile } from '../src/env-file.ts';
 import { applyMigrations, ensureDatabase } from '../src/migrations.ts';
 
+loadEnvFile();
 const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
 try {
   if (await ensureDatabase(databaseUrl)) console.log(`created database at ${maskUrl(databaseUrl)}`);

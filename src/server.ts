@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, maskUrl, type Config } from './config.ts';
 import { createDb } from './db.ts';
+import { loadEnvFile } from './env-file.ts';
 import { createLogger } from './logger.ts';
 import { connectRedis, createRedisClient } from './redis.ts';
 
@@ -10,6 +11,7 @@ const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function loadConfigOrExit(): Config {
+  loadEnvFile();
   try {
     return loadConfig();
   } catch (err) {

@@ -174,7 +174,7 @@ describe('revocation during a request', () => {
     const loaded = await new Promise<any>((resolve, reject) => t.sessions.store.get(rawSessionId(victim.cookie), (err, s) => (err ? reject(err) : resolve(s))));
     expect(loaded.auth).toBeDefined();
     await first.agent.post('/api/sessions/revoke-others');
-    loaded.auth.lastSeenAt = 0; // make the touch due
+    loaded.auth.lastSeenAt = t.clock.now() - 61_000; // due for a touch, not expired
     await t.sessions.store.touch(rawSessionId(victim.cookie), loaded);
     await t.sessions.store.set(rawSessionId(victim.cookie), loaded);
     expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);

@@ -1,0 +1,127 @@
+// Hardening that applies to every route: headers, body rules, errors.
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, PASSWORD, registerUser, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(async () => t.close());
+
+const expectJsonError = (res: request.Response, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.body).toEqual({ error: { code, message: expect.any(String) } });
+  expect(res.text).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+};
+
+describe('every response', () => {
+  it('carries helmet\'s security headers and no X-Powered-By', async () => {
+    for (const path of ['/healthz', '/api/auth/me', '/nope']) {
+      const res = await request(t.app).get(path);
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['strict-transport-security']).toBeDefined();
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+});
+
+describe('request bodies', () => {
+  it('rejects a body over 100 kB with 413 payload_too_large', async () => {
+    const res = await request(t.app).post('/api/auth/login').set('Content-Type', 'application/json').send(JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(110_000) }));
+    expectJsonError(res, 413, 'payload_too_large');
+  });
+
+  it('rejects malformed JSON with 400 invalid_json', async () => {
+    const res = await request(t.app).post('/api/auth/login').set('Content-Type', 'application/json').send('{"email": ');
+    expectJsonError(res, 400, 'invalid_json');
+  });
+
+  it.each([
+    ['a form', 'application/x-www-form-urlencoded', 'email=a%40b.co&password=12345678'],
+    ['plain text', 'text/plain', '{"email":"a@b.co","password":"12345678"}'],
+  ])('rejects %s on a JSON endpoint with 415 unsupported_media_type', async (_label, type, body) => {
+    const res = await request(t.app).post('/api/auth/register').set('Content-Type', type).send(body);
+    expectJsonError(res, 415, 'unsupported_media_type');
+  });
+
+  it('rejects a JSON array or a bare string body with 400 validation_failed', async () => {
+    for (const body of ['[]', '"hello"', 'null']) {
+      const res = await request(t.app).post('/api/auth/login').set('Content-Type', 'application/json').send(body);
+      expect(res.status).toBe(400);
+      expect(['validation_failed', 'invalid_json']).toContain(res.body.error.code);
+    }
+  });
+
+  it('ignores __proto__ and unknown keys without changing anything', async () => {
+    const email = uniqueEmail();
+    const res = await request(t.app)
+      .post('/api/auth/register')
+      .set('Content-Type', 'application/json')
+      .send(`{"email":"${email}","password":"${PASSWORD}","role":"admin","__proto__":{"role":"admin"},"constructor":{"prototype":{"role":"admin"}}}`);
+    expect(res.status).toBe(201);
+    expect(res.body.user.role).toBe('user');
+    expect(({} as { role?: string }).role).toBeUndefined();
+    const me = await request(t.app).get('/api/auth/me').set('Cookie', sessionCookie(res));
+    expect(me.body.user.role).toBe('user');
+  });
+
+  it('accepts a bodiless POST without a Content-Type', async () => {
+    const { agent } = await registerUser(t);
+    expect((await agent.post('/api/auth/logout')).status).toBe(204);
+  });
+});
+
+describe('unknown routes', () => {
+  it('answer 404 not_found in JSON', async () => {
+    expectJsonError(await request(t.app).get('/api/nothing/here'), 404, 'not_found');
+    expectJsonError(await request(t.app).delete('/api/auth/me'), 404, 'not_found');
+  });
+});
+
+describe('health', () => {
+  it('/healthz and /readyz answer 200 while Redis and PostgreSQL answer', async () => {
+    expect((await request(t.app).get('/healthz')).status).toBe(200);
+    const ready = await request(t.app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ok', checks: { redis: 'ok', postgres: 'ok' } });
+  });
+});
+
+describe('production cookie', () => {
+  it('is named __Host-sid and is Secure, HttpOnly, SameSite=Lax, Path=/ with no Domain', async () => {
+    const prod = await buildTestApp({ NODE_ENV: 'production', TRUST_PROXY: 'loopback' });
+    try {
+      const res = await request(prod.app).post('/api/auth/register').set('X-Forwarded-Proto', 'https').send({ email: uniqueEmail(), password: PASSWORD });
+      expect(res.status).toBe(201);
+      const cookie = res.headers['set-cookie']![0]!;
+      expect(cookie).toMatch(/^__Host-sid=s%3A/);
+      for (const attribute of ['Secure', 'HttpOnly', 'SameSite=Lax', 'Path=/']) expect(cookie).toContain(attribute);
+      expect(cookie).not.toMatch(/Domain=/i);
+    } finally {
+      await prod.close();
+    }
+  });
+});
+
+describe('secret rotation', () => {
+  it('accepts cookies signed with an older secret in the list and signs new ones with the first', async () => {
+    const OLD = 'old-secret-old-secret-old-secret-old!!';
+    const NEW = 'new-secret-new-secret-new-secret-new!!';
+    // Three deploys sharing one Redis prefix, as instances before, during and after a rotation.
+    const before = await buildTestApp({ SESSION_SECRET: OLD });
+    const rotating = await buildTestApp({ SESSION_SECRET: `${NEW},${OLD}`, REDIS_KEY_PREFIX: before.prefix });
+    const newOnly = await buildTestApp({ SESSION_SECRET: NEW, REDIS_KEY_PREFIX: before.prefix });
+    try {
+      const { cookie } = await registerUser(before);
+      expect((await request(rotating.app).get('/api/auth/me').set('Cookie', cookie)).status).toBe(200);
+      expect((await request(newOnly.app).get('/api/auth/me').set('Cookie', cookie)).status).toBe(401);
+      const fresh = await request(rotating.app).post('/api/auth/register').send({ email: uniqueEmail(), password: PASSWORD });
+      expect((await request(newOnly.app).get('/api/auth/me').set('Cookie', sessionCookie(fresh))).status).toBe(200);
+    } finally {
+      await Promise.all([before.close(), rotating.close(), newOnly.close()]);
+    }
+  });
+});
