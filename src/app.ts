@@ -3,13 +3,16 @@
 //   → 404 → the one error handler.
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { HourlyCounters } from './analytics/hourly-counters.ts';
 import { createAuthRouter } from './auth/auth-routes.ts';
+import { LoginProtection } from './auth/login-protection.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db.ts';
 import { createHealthRouter } from './health/health-routes.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
 import { requireJsonBody } from './http/require-json.ts';
 import type { Logger } from './logger.ts';
+import { createRateLimiting, type RateLimiting } from './rate-limit/index.ts';
 import type { RedisClient } from './redis.ts';
 import { createSessions, type Sessions } from './sessions/index.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
@@ -28,6 +31,8 @@ export interface AppDeps {
 export interface App {
   app: Express;
   sessions: Sessions;
+  counters: HourlyCounters;
+  limits: RateLimiting;
 }
 
 const JSON_BODY_LIMIT = '100kb';
@@ -36,7 +41,10 @@ export function createApp(deps: AppDeps): App {
   const { config, redis, db, logger } = deps;
   const now = deps.now ?? Date.now;
   const sessions = createSessions(config, redis, db, logger, now);
-  const routeDeps = { db, sessions, isProduction: config.isProduction, now };
+  const counters = new HourlyCounters(redis, config.redisKeyPrefix, now, logger);
+  const limits = createRateLimiting(config, redis, counters, now, logger);
+  const loginProtection = new LoginProtection(limits, counters, db);
+  const routeDeps = { db, sessions, limits, loginProtection, isProduction: config.isProduction, now };
 
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -54,5 +62,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use(notFound);
   app.use(createErrorHandler(logger));
-  return { app, sessions };
+  return { app, sessions, counters, limits };
 }

@@ -25,6 +25,16 @@ export interface Config {
   trustProxy: boolean | number | string[];
   rateLimitWindowMs: number;
   rateLimitMax: number;
+  /** Per-account (per normalized email) failed-login throttle; see rate-limit/login-guard.ts. */
+  accountMaxFailures: number;
+  accountFailureWindowMs: number;
+  accountLockBaseMs: number;
+  accountLockMaxMs: number;
+  /** Proof-of-work (ALTCHA) required after this many recent failures for an account / an IP. */
+  challengeAfterAccountFailures: number;
+  challengeAfterIpFailures: number;
+  challengeCost: number;
+  challengeMaxNumber: number;
   logLevel: string;
 }
 
@@ -71,6 +81,14 @@ const schema = z.object({
   TRUST_PROXY: z.string().default('false'),
   RATE_LIMIT_WINDOW_MS: wholeNumber(1000, DAY_SECONDS * 1000).default(60_000),
   RATE_LIMIT_MAX: wholeNumber(1, 1_000_000).default(100),
+  ACCOUNT_MAX_FAILURES: wholeNumber(1, 1000).default(5),
+  ACCOUNT_FAILURE_WINDOW_MS: wholeNumber(1000, DAY_SECONDS * 1000).default(15 * 60_000),
+  ACCOUNT_LOCK_BASE_MS: wholeNumber(100, DAY_SECONDS * 1000).default(60_000),
+  ACCOUNT_LOCK_MAX_MS: wholeNumber(100, 7 * DAY_SECONDS * 1000).default(60 * 60_000),
+  CHALLENGE_AFTER_ACCOUNT_FAILURES: wholeNumber(0, 1000).default(3),
+  CHALLENGE_AFTER_IP_FAILURES: wholeNumber(0, 1_000_000).default(10),
+  CHALLENGE_COST: wholeNumber(1, 1_000_000).default(5000),
+  CHALLENGE_MAX_NUMBER: wholeNumber(2, 10_000_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
 
@@ -123,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch {
     problems.push(`TRUST_PROXY: expected false, true, a hop count, or a comma-separated list of IPs/CIDRs/loopback/linklocal/uniquelocal (got "${s.TRUST_PROXY}")`);
   }
+  if (s.ACCOUNT_LOCK_MAX_MS < s.ACCOUNT_LOCK_BASE_MS) problems.push('ACCOUNT_LOCK_MAX_MS: must be at least ACCOUNT_LOCK_BASE_MS');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -141,6 +160,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy,
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_MS,
     rateLimitMax: s.RATE_LIMIT_MAX,
+    accountMaxFailures: s.ACCOUNT_MAX_FAILURES,
+    accountFailureWindowMs: s.ACCOUNT_FAILURE_WINDOW_MS,
+    accountLockBaseMs: s.ACCOUNT_LOCK_BASE_MS,
+    accountLockMaxMs: s.ACCOUNT_LOCK_MAX_MS,
+    challengeAfterAccountFailures: s.CHALLENGE_AFTER_ACCOUNT_FAILURES,
+    challengeAfterIpFailures: s.CHALLENGE_AFTER_IP_FAILURES,
+    challengeCost: s.CHALLENGE_COST,
+    challengeMaxNumber: s.CHALLENGE_MAX_NUMBER,
     logLevel: s.LOG_LEVEL,
   };
 }

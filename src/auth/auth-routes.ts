@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
+import type { RateLimiting } from '../rate-limit/index.ts';
 import { requestContext } from '../http/request-context.ts';
 import type { Sessions } from '../sessions/index.ts';
 import { expiresAt } from '../sessions/session-data.ts';
@@ -9,20 +10,28 @@ import { recordEvent, recordEvents, revocationEvents } from '../sessions/session
 import { clearSessionCookie, currentSessionHash, destroySession, requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './auth-schemas.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
+import type { LoginProtection } from './login-protection.ts';
 import { startSession } from './sign-in.ts';
 import { createUser, findUserByEmail, findUserById, setPasswordHash, toSessionUser } from './users.ts';
 
 export interface AuthRouteDeps {
   db: Db;
   sessions: Sessions;
+  limits: RateLimiting;
+  loginProtection: LoginProtection;
   isProduction: boolean;
   now: () => number;
 }
 
-export function createAuthRouter({ db, sessions, isProduction, now }: AuthRouteDeps): Router {
+export function createAuthRouter({ db, sessions, limits, loginProtection, isProduction, now }: AuthRouteDeps): Router {
   const router = Router();
+  const { ipLimiter } = limits;
 
-  router.post('/register', async function register(req, res) {
+  router.get('/challenge', ipLimiter, async function challenge(_req, res) {
+    res.set('Cache-Control', 'no-store').json(await limits.challenges.create());
+  });
+
+  router.post('/register', ipLimiter, async function register(req, res) {
     const body = parseBody(registerBody, req.body);
     const user = await createUser(db, { email: body.email, name: body.name, passwordHash: await hashPassword(body.password) });
     const auth = await startSession(req, user, sessions.lifetime, now());
@@ -33,14 +42,14 @@ export function createAuthRouter({ db, sessions, isProduction, now }: AuthRouteD
     res.status(201).json({ user });
   });
 
-  router.post('/login', async function login(req, res) {
+  router.post('/login', ipLimiter, async function login(req, res) {
     const body = parseBody(loginBody, req.body);
     const row = await findUserByEmail(db, body.email);
+    const attempt = { email: body.email, password: body.password, userId: row?.id ?? null, altcha: body.altcha };
+    await loginProtection.admit(req, attempt);
     const ok = row ? await verifyPassword(row.passwordHash, body.password) : await burnPasswordCheck(body.password);
-    if (!row || !ok) {
-      await recordEvent(db, { type: 'login_failed', userId: row?.id ?? null, ...requestContext(req) });
-      throw new AppError('invalid_credentials');
-    }
+    if (!row || !ok) return loginProtection.failed(req, attempt);
+    await loginProtection.succeeded(attempt);
     const user = toSessionUser(row);
     const auth = await startSession(req, user, sessions.lifetime, now());
     await recordEvent(db, { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) });
@@ -78,13 +87,13 @@ export function createAuthRouter({ db, sessions, isProduction, now }: AuthRouteD
     res.json({ revoked: removed.length });
   });
 
-  router.post('/password', requireSignedIn, async function changePassword(req, res) {
+  router.post('/password', ipLimiter, requireSignedIn, async function changePassword(req, res) {
     const auth = signedIn(req);
     const body = parseBody(changePasswordBody, req.body);
     const row = await findUserById(db, auth.user.id);
     if (!row) throw new AppError('unauthenticated');
     if (!(await verifyPassword(row.passwordHash, body.currentPassword))) {
-      throw new AppError('validation_failed', 'The current password is incorrect.', { currentPassword: 'is incorrect' });
+      throw new AppError('validation_failed', 'The current password is incorrect.', { details: { currentPassword: 'is incorrect' } });
     }
     await setPasswordHash(db, row.id, await hashPassword(body.newPassword));
     const removed = await sessions.revoker.revokeAllForUser(row.id, currentSessionHash(req));

@@ -13,6 +13,8 @@ const BODY_PARSER_ERRORS: Record<string, AppError> = {
   'request.aborted': new AppError('validation_failed', 'The request was aborted.'),
 };
 
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
 const DEPENDENCY_ERROR_NAMES = new Set([
   'ClientClosedError',
   'ClientOfflineError',
@@ -59,7 +61,8 @@ export function createErrorHandler(logger: Logger) {
       logger.debug({ stack }, 'unhandled error stack');
     }
     else if (error.code === 'service_unavailable') logger.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
-    if (error.status === 503) res.set('Retry-After', '5');
-    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+    const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? DEPENDENCY_RETRY_AFTER_SECONDS : undefined);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
+    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}), ...error.extra } });
   };
 }

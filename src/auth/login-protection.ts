@@ -1,0 +1,69 @@
+// The brute-force policy of a login attempt, around the password check:
+//   locked account  → answered exactly like a wrong password (same body, same time) + Retry-After
+//   many failures   → a proof-of-work challenge must be solved first (403 challenge_required)
+//   failure         → counted for the account and the IP; may start a lock
+//   success         → the account's failures and back-off are forgotten
+import type { Request } from 'express';
+import type { HourlyCounters } from '../analytics/hourly-counters.ts';
+import type { Db } from '../db.ts';
+import { AppError } from '../http/errors.ts';
+import { requestContext } from '../http/request-context.ts';
+import { ipKeyGenerator, IPV6_SUBNET, type RateLimiting } from '../rate-limit/index.ts';
+import { recordEvent } from '../sessions/session-history.ts';
+import { burnPasswordCheck } from './passwords.ts';
+
+export interface LoginAttempt {
+  email: string;
+  password: string;
+  userId: string | null;
+  /** The ALTCHA payload, when the client sends one. */
+  altcha: unknown;
+}
+
+const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+export class LoginProtection {
+  constructor(
+    private readonly limits: RateLimiting,
+    private readonly counters: HourlyCounters,
+    private readonly db: Db,
+  ) {}
+
+  /** Throws unless this attempt may have its password checked. */
+  async admit(req: Request, attempt: LoginAttempt): Promise<void> {
+    const state = await this.limits.guard.state(attempt.email, ipKey(req));
+    if (state.lockedForMs > 0) {
+      await burnPasswordCheck(attempt.password);
+      await this.rateLimited(req, attempt.userId);
+      throw new AppError('invalid_credentials', undefined, { retryAfterSeconds: retryAfterSeconds(state.lockedForMs) });
+    }
+    const { accountFailures, ipFailures } = this.limits.challengeAfter;
+    const suspicious = (accountFailures > 0 && state.accountFailures >= accountFailures) || (ipFailures > 0 && state.ipFailures >= ipFailures);
+    if (!suspicious || (await this.limits.challenges.verify(attempt.altcha))) return;
+    this.counters.increment('challenge_issued');
+    await this.rateLimited(req, attempt.userId, false);
+    throw new AppError('challenge_required', undefined, { extra: { challenge: await this.limits.challenges.create() } });
+  }
+
+  /** Counts a wrong password; answers with Retry-After when this failure locks the account. */
+  async failed(req: Request, attempt: LoginAttempt): Promise<never> {
+    this.counters.increment('login_failed');
+    await recordEvent(this.db, { type: 'login_failed', userId: attempt.userId, ...requestContext(req) });
+    const lockMs = await this.limits.guard.recordFailure(attempt.email, ipKey(req));
+    if (lockMs > 0) await this.rateLimited(req, attempt.userId);
+    throw new AppError('invalid_credentials', undefined, lockMs > 0 ? { retryAfterSeconds: retryAfterSeconds(lockMs) } : {});
+  }
+
+  async succeeded(attempt: LoginAttempt): Promise<void> {
+    await this.limits.guard.reset(attempt.email);
+  }
+
+  private async rateLimited(req: Request, userId: string | null, count = true): Promise<void> {
+    if (count) this.counters.increment('rate_limited');
+    if (userId) await recordEvent(this.db, { type: 'rate_limited', userId, ...requestContext(req) });
+  }
+}
+
+function ipKey(req: Request): string {
+  return ipKeyGenerator(req.ip ?? 'unknown', IPV6_SUBNET);
+}
