@@ -36,6 +36,8 @@ export interface Config {
   challengeCost: number;
   challengeMaxNumber: number;
   logLevel: string;
+  /** When set, GET /metrics also accepts `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +91,7 @@ const schema = z.object({
   CHALLENGE_AFTER_IP_FAILURES: wholeNumber(0, 1_000_000).default(10),
   CHALLENGE_COST: wholeNumber(1, 1_000_000).default(5000),
   CHALLENGE_MAX_NUMBER: wholeNumber(2, 10_000_000).default(10_000),
+  METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
 
@@ -127,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'settings');
       const raw = env[name];
-      problems.push(`${name}: ${issue.message}${raw === undefined ? '' : ` (got "${name.includes('URL') ? '<hidden>' : raw}")`}`);
+      problems.push(`${name}: ${issue.message}${raw === undefined ? '' : ` (got "${/URL|TOKEN|SECRET|PASSWORD/.test(name) ? '<hidden>' : raw}")`}`);
     }
     throw new ConfigError(problems);
   }
@@ -169,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     challengeCost: s.CHALLENGE_COST,
     challengeMaxNumber: s.CHALLENGE_MAX_NUMBER,
     logLevel: s.LOG_LEVEL,
+    metricsToken: s.METRICS_TOKEN,
   };
 }
 

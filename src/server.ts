@@ -42,10 +42,10 @@ try {
 }
 
 let accepting = true;
-const { app, sessions } = createApp({ config, redis, db, logger, isAccepting: () => accepting });
-sessions.maintenance.start();
+const built = createApp({ config, redis, db, logger, isAccepting: () => accepting });
+built.sessions.maintenance.start();
 
-const server = app.listen(config.port, () => {
+const server = built.app.listen(config.port, () => {
   logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
 });
 
@@ -60,7 +60,7 @@ async function shutdown(signal: string): Promise<void> {
     server.closeIdleConnections();
   });
   clearTimeout(forced);
-  await sessions.maintenance.stop();
+  await built.close();
   await redis.close().catch(() => undefined);
   await db.$disconnect().catch(() => undefined);
   logger.info('stopped');

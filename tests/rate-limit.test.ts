@@ -4,7 +4,7 @@ import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import request from 'supertest';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { hourBucket } from '../src/analytics/hourly-counters.ts';
+import type { CounterName } from '../src/analytics/hourly-counters.ts';
 import { buildTestApp, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
 
@@ -24,7 +24,10 @@ const cheapAuthRequest = (t: TestApp, forwardedFor?: string) => {
   const req = request(t.app).post('/api/auth/register').send({});
   return forwardedFor ? req.set('X-Forwarded-For', forwardedFor) : req;
 };
-const counter = async (t: TestApp, name: string) => Number((await t.redis.get(`${t.prefix}stats:${name}:${hourBucket(Date.now())}`)) ?? 0);
+const counter = async (t: TestApp, name: CounterName) => {
+  await Promise.all(apps.map((a) => a.activity.counters.flush()));
+  return Number((await t.redis.get(t.activity.counters.key(name, Date.now()))) ?? 0);
+};
 
 describe('per-IP limit', () => {
   it('answers the request after RATE_LIMIT_MAX with 429 and the limit headers, counted across two instances', async () => {

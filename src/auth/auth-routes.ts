@@ -1,6 +1,7 @@
 // /api/auth: register, login, logout, logout-all, me, password (SPEC §4).
 import { Router } from 'express';
 import type { Db } from '../db.ts';
+import type { Activity } from '../analytics/activity.ts';
 import { AppError } from '../http/errors.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { requestContext } from '../http/request-context.ts';
@@ -19,12 +20,14 @@ export interface AuthRouteDeps {
   sessions: Sessions;
   limits: RateLimiting;
   loginProtection: LoginProtection;
+  activity: Activity;
   isProduction: boolean;
   now: () => number;
 }
 
-export function createAuthRouter({ db, sessions, limits, loginProtection, isProduction, now }: AuthRouteDeps): Router {
+export function createAuthRouter({ db, sessions, limits, loginProtection, activity, isProduction, now }: AuthRouteDeps): Router {
   const router = Router();
+  const signIn = { lifetime: sessions.lifetime, activity, now };
   const { ipLimiter } = limits;
 
   router.get('/challenge', ipLimiter, async function challenge(_req, res) {
@@ -34,7 +37,7 @@ export function createAuthRouter({ db, sessions, limits, loginProtection, isProd
   router.post('/register', ipLimiter, async function register(req, res) {
     const body = parseBody(registerBody, req.body);
     const user = await createUser(db, { email: body.email, name: body.name, passwordHash: await hashPassword(body.password) });
-    const auth = await startSession(req, user, sessions.lifetime, now());
+    const auth = await startSession(req, user, signIn);
     await recordEvents(db, [
       { type: 'registered', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
       { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
@@ -50,8 +53,9 @@ export function createAuthRouter({ db, sessions, limits, loginProtection, isProd
     const ok = row ? await verifyPassword(row.passwordHash, body.password) : await burnPasswordCheck(body.password);
     if (!row || !ok) return loginProtection.failed(req, attempt);
     await loginProtection.succeeded(attempt);
+    activity.loginSucceeded();
     const user = toSessionUser(row);
-    const auth = await startSession(req, user, sessions.lifetime, now());
+    const auth = await startSession(req, user, signIn);
     await recordEvent(db, { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) });
     res.json({ user });
   });
@@ -98,7 +102,7 @@ export function createAuthRouter({ db, sessions, limits, loginProtection, isProd
     await setPasswordHash(db, row.id, await hashPassword(body.newPassword));
     const removed = await sessions.revoker.revokeAllForUser(row.id, currentSessionHash(req));
     // This session continues under a new id (and handle), so a stolen copy of the old cookie is dead too.
-    const next = await startSession(req, toSessionUser(row), sessions.lifetime, now());
+    const next = await startSession(req, toSessionUser(row), signIn);
     await recordEvents(db, [
       { type: 'password_changed', userId: row.id, sessionHandle: next.handle, ...requestContext(req) },
       ...revocationEvents(requestContext(req), removed, null),

@@ -4,7 +4,7 @@
 //   failure         → counted for the account and the IP; may start a lock
 //   success         → the account's failures and back-off are forgotten
 import type { Request } from 'express';
-import type { HourlyCounters } from '../analytics/hourly-counters.ts';
+import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
 import { requestContext } from '../http/request-context.ts';
@@ -25,7 +25,7 @@ const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 export class LoginProtection {
   constructor(
     private readonly limits: RateLimiting,
-    private readonly counters: HourlyCounters,
+    private readonly activity: Activity,
     private readonly db: Db,
   ) {}
 
@@ -40,15 +40,16 @@ export class LoginProtection {
     const { accountFailures, ipFailures } = this.limits.challengeAfter;
     const suspicious = (accountFailures > 0 && state.accountFailures >= accountFailures) || (ipFailures > 0 && state.ipFailures >= ipFailures);
     if (!suspicious || (await this.limits.challenges.verify(attempt.altcha))) return;
-    this.counters.increment('challenge_issued');
-    await this.rateLimited(req, attempt.userId, false);
+    this.activity.challengeIssued();
+    await this.recordRateLimited(req, attempt.userId);
     throw new AppError('challenge_required', undefined, { extra: { challenge: await this.limits.challenges.create() } });
   }
 
   /** Counts a wrong password; answers with Retry-After when this failure locks the account. */
   async failed(req: Request, attempt: LoginAttempt): Promise<never> {
-    this.counters.increment('login_failed');
-    await recordEvent(this.db, { type: 'login_failed', userId: attempt.userId, ...requestContext(req) });
+    const context = requestContext(req);
+    this.activity.loginFailed(attempt.userId, context.ip);
+    await recordEvent(this.db, { type: 'login_failed', userId: attempt.userId, ...context });
     const lockMs = await this.limits.guard.recordFailure(attempt.email, ipKey(req));
     if (lockMs > 0) await this.rateLimited(req, attempt.userId);
     throw new AppError('invalid_credentials', undefined, lockMs > 0 ? { retryAfterSeconds: retryAfterSeconds(lockMs) } : {});
@@ -58,8 +59,13 @@ export class LoginProtection {
     await this.limits.guard.reset(attempt.email);
   }
 
-  private async rateLimited(req: Request, userId: string | null, count = true): Promise<void> {
-    if (count) this.counters.increment('rate_limited');
+  private async rateLimited(req: Request, userId: string | null): Promise<void> {
+    this.activity.rateLimited(userId, requestContext(req).ip);
+    await this.recordRateLimited(req, userId);
+  }
+
+  /** A `rate_limited` row in the account's history, where there is an account. */
+  private async recordRateLimited(req: Request, userId: string | null): Promise<void> {
     if (userId) await recordEvent(this.db, { type: 'rate_limited', userId, ...requestContext(req) });
   }
 }

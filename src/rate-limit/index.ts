@@ -1,6 +1,6 @@
 // The limiters of the auth routes, built once from settings. See README "Rate limiting".
 import type { RateLimitRequestHandler } from 'express-rate-limit';
-import type { HourlyCounters } from '../analytics/hourly-counters.ts';
+import type { Activity } from '../analytics/activity.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
@@ -21,9 +21,9 @@ export interface RateLimiting {
   challengeAfter: { accountFailures: number; ipFailures: number };
 }
 
-export function createRateLimiting(config: Config, redis: RedisClient, counters: HourlyCounters, now: () => number, logger: Logger): RateLimiting {
+export function createRateLimiting(config: Config, redis: RedisClient, activity: Activity, now: () => number, logger: Logger): RateLimiting {
   return {
-    ipLimiter: createIpLimiter({ redis, keyPrefix: config.redisKeyPrefix, windowMs: config.rateLimitWindowMs, max: config.rateLimitMax, logger, counters }),
+    ipLimiter: createIpLimiter({ redis, keyPrefix: config.redisKeyPrefix, windowMs: config.rateLimitWindowMs, max: config.rateLimitMax, logger, activity }),
     guard: new LoginGuard(
       redis,
       config.redisKeyPrefix,

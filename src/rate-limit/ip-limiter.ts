@@ -1,6 +1,6 @@
 // The per-IP limit on the auth routes (SPEC §3: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS).
 import { rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
-import type { HourlyCounters } from '../analytics/hourly-counters.ts';
+import type { Activity } from '../analytics/activity.ts';
 import { AppError } from '../http/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
@@ -15,10 +15,10 @@ export interface IpLimiterOptions {
   windowMs: number;
   max: number;
   logger: Logger;
-  counters: HourlyCounters;
+  activity: Activity;
 }
 
-export function createIpLimiter({ redis, keyPrefix, windowMs, max, logger, counters }: IpLimiterOptions): RateLimitRequestHandler {
+export function createIpLimiter({ redis, keyPrefix, windowMs, max, logger, activity }: IpLimiterOptions): RateLimitRequestHandler {
   return rateLimit({
     windowMs,
     limit: max,
@@ -30,8 +30,8 @@ export function createIpLimiter({ redis, keyPrefix, windowMs, max, logger, count
     // express-rate-limit's checks for deployment mistakes (trust proxy and the like) stay on
     // and go to our log.
     logger: { error: (err, msg) => logger.error({ err: (err as Error)?.message ?? err }, msg ?? 'rate limiter'), warn: (err, msg) => logger.warn({ err: (err as Error)?.message ?? err }, msg ?? 'rate limiter') },
-    handler: function rateLimited(_req, _res, next) {
-      counters.increment('rate_limited');
+    handler: function rateLimited(req, _res, next) {
+      activity.rateLimited(null, req.ip ?? null);
       next(new AppError('rate_limited'));
     },
   });

@@ -1,5 +1,6 @@
 // Builds the session component from its dependencies. Start reading at mirrored-store.ts
 // (read/write) and session-revoker.ts (revoke).
+import type { Activity } from '../analytics/activity.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { Logger } from '../logger.ts';
@@ -22,13 +23,13 @@ export interface Sessions {
   lifetime: Lifetime;
 }
 
-export function createSessions(config: Config, redis: RedisClient, db: Db, logger: Logger, now: () => number): Sessions {
+export function createSessions(config: Config, redis: RedisClient, db: Db, activity: Activity, logger: Logger, now: () => number): Sessions {
   const lifetime = lifetimeFrom(config.sessionTtlSeconds, config.sessionIdleTimeoutSeconds);
   const cache = new SessionCache(redis, config.redisKeyPrefix);
   const records = new SessionRecords(db);
   const lastSeen = new LastSeenQueue(records, logger);
-  const revoker = new SessionRevoker(cache, records, lastSeen);
-  const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger });
-  const maintenance = new SessionMaintenance(lastSeen, records, cache, now, logger);
+  const revoker = new SessionRevoker(cache, records, lastSeen, activity);
+  const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger, activity });
+  const maintenance = new SessionMaintenance(lastSeen, records, cache, activity, now, logger);
   return { store, cache, records, revoker, lastSeen, maintenance, lifetime };
 }

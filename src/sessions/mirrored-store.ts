@@ -10,6 +10,7 @@
 //   revoke destroy(): see session-revoker.ts.
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
+import type { Activity } from '../analytics/activity.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
@@ -32,6 +33,7 @@ export interface MirroredStoreDeps {
   lifetime: Lifetime;
   now: () => number;
   logger: Logger;
+  activity: Activity;
 }
 
 function settle<T>(work: Promise<T>, cb?: Callback): Promise<T | undefined> {
@@ -92,9 +94,10 @@ export class MirroredSessionStore extends RedisStore {
 
   private async readSession(hash: string): Promise<SessionData | null> {
     const sess = (await super.get(hash)) as SessionData | null;
+    this.deps.activity.cacheLookup(sess !== null);
     if (!sess) return this.restoreSession(hash);
     if (sess.auth && isExpired(sess.auth, this.deps.lifetime, this.deps.now())) {
-      await this.deps.revoker.revokeHashes([hash], sess.auth.user.id);
+      await this.deps.revoker.revokeHashes([hash], sess.auth.user.id, 'expired');
       return null;
     }
     return sess;

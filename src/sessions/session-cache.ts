@@ -4,6 +4,10 @@
 // Keys (all under the configured prefix):
 //   sess:<hash>            the session, as connect-redis stores it; TTL = time to expiry
 //   user:<userId>:sessions sorted set of that user's session hashes, score = expiry (ms)
+//   sessions:by-expiry     sorted set of every session hash, score = expiry (ms): active
+//                          sessions are a ZCOUNT, expired ones a range (admin, sweeps)
+//   users:by-expiry        sorted set of user ids, score = their latest session expiry:
+//                          active users are a ZCOUNT
 //   gone:<hash>            tombstone: this session was revoked or is known not to exist
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
@@ -24,12 +28,36 @@ if ARGV[6] == 'restore' and existed == 1 then return 2 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[5], 'GT', ARGV[3], ARGV[7])
 return existed + 1
 `;
-const PUT_SCRIPT_SHA = createHash('sha1').update(PUT_SCRIPT).digest('hex');
+
+/** After removals: a user's score in users:by-expiry becomes their latest remaining expiry. */
+const REFRESH_USER_SCRIPT = `
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #top == 0 then return redis.call('ZREM', KEYS[2], ARGV[1]) end
+return redis.call('ZADD', KEYS[2], top[2], ARGV[1])
+`;
 
 /** Covers in-flight requests and restores racing a revocation, and repeated lookups of dead ids. */
 const TOMBSTONE_TTL_SECONDS = 3600;
+
+/** Commands take at most this many keys at once, so no single command blocks Redis for long. */
+const BATCH_SIZE = 1000;
+
+const SHA1 = new Map<string, string>();
+const sha1 = (source: string) => {
+  let digest = SHA1.get(source);
+  if (!digest) SHA1.set(source, (digest = createHash('sha1').update(source).digest('hex')));
+  return digest;
+};
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 export interface IndexedEntry {
   hash: string;
@@ -52,11 +80,26 @@ export class SessionCache {
     private readonly prefix: string,
   ) {
     this.sessionPrefix = `${prefix}sess:`;
+    this.sessionsByExpiryKey = `${prefix}sessions:by-expiry`;
+    this.usersByExpiryKey = `${prefix}users:by-expiry`;
+  }
+
+  /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart). */
+  private async script(source: string, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.client.evalSha(sha1(source), { keys, arguments: args });
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.client.eval(source, { keys, arguments: args });
+    }
   }
 
   sessionKey(hash: string): string {
     return this.sessionPrefix + hash;
   }
+
+  readonly sessionsByExpiryKey: string;
+  readonly usersByExpiryKey: string;
 
   tombstoneKey(hash: string): string {
     return `${this.prefix}gone:${hash}`;
@@ -69,15 +112,9 @@ export class SessionCache {
   async put(hash: string, value: string, mode: PutMode, options: PutOptions): Promise<PutResult> {
     const ttlMs = options.expiresAtMs - options.nowMs;
     if (ttlMs <= 0) return 'blocked';
-    const keys = [this.sessionKey(hash), this.tombstoneKey(hash), this.userIndexKey(options.userId)];
-    const args = [value, String(ttlMs), String(options.expiresAtMs), hash, String(options.indexTtlMs), mode];
-    let reply: unknown;
-    try {
-      reply = await this.client.evalSha(PUT_SCRIPT_SHA, { keys, arguments: args });
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      reply = await this.client.eval(PUT_SCRIPT, { keys, arguments: args });
-    }
+    const keys = [this.sessionKey(hash), this.tombstoneKey(hash), this.userIndexKey(options.userId), this.sessionsByExpiryKey, this.usersByExpiryKey];
+    const args = [value, String(ttlMs), String(options.expiresAtMs), hash, String(options.indexTtlMs), mode, options.userId];
+    const reply = await this.script(PUT_SCRIPT, keys, args);
     return reply === 0 ? 'blocked' : reply === 1 ? 'created' : 'updated';
   }
 
@@ -89,21 +126,39 @@ export class SessionCache {
     await this.client.set(this.tombstoneKey(hash), '1', { expiration: { type: 'EX', value: TOMBSTONE_TTL_SECONDS } });
   }
 
-  /** Tombstones, deletes and unindexes in one transaction. */
+  /** Tombstones, deletes and unindexes in one transaction; then fixes each user's latest expiry. */
   async remove(entries: IndexedEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const byUser = new Map<string, string[]>();
+    for (const { hash, userId } of entries) byUser.set(userId, [...(byUser.get(userId) ?? []), hash]);
+    const hashes = entries.map((e) => e.hash);
     const multi = this.client.multi();
-    for (const { hash, userId } of entries) {
-      multi.set(this.tombstoneKey(hash), '1', { expiration: { type: 'EX', value: TOMBSTONE_TTL_SECONDS } });
-      multi.unlink(this.sessionKey(hash));
-      multi.zRem(this.userIndexKey(userId), hash);
+    for (const hash of hashes) multi.set(this.tombstoneKey(hash), '1', { expiration: { type: 'EX', value: TOMBSTONE_TTL_SECONDS } });
+    for (const batch of chunks(hashes, BATCH_SIZE)) {
+      multi.unlink(batch.map((hash) => this.sessionKey(hash)));
+      multi.zRem(this.sessionsByExpiryKey, batch);
     }
+    for (const [userId, userHashes] of byUser) for (const batch of chunks(userHashes, BATCH_SIZE)) multi.zRem(this.userIndexKey(userId), batch);
     await multi.exec();
+    await Promise.all([...byUser.keys()].map((userId) => this.script(REFRESH_USER_SCRIPT, [this.userIndexKey(userId), this.usersByExpiryKey], [userId])));
+  }
+
+  /** Active sessions and users: two ZCOUNTs, O(log n) however many sessions there are. */
+  async activeCounts(nowMs: number): Promise<{ activeSessions: number; activeUsers: number }> {
+    const [activeSessions, activeUsers] = await Promise.all([this.client.zCount(this.sessionsByExpiryKey, `(${nowMs}`, '+inf'), this.client.zCount(this.usersByExpiryKey, `(${nowMs}`, '+inf')]);
+    return { activeSessions, activeUsers };
+  }
+
+  /** Drops index entries of sessions that expired by TTL; returns how many went. */
+  async trimExpired(nowMs: number): Promise<number> {
+    const [sessions] = await Promise.all([this.client.zRemRangeByScore(this.sessionsByExpiryKey, '-inf', nowMs), this.client.zRemRangeByScore(this.usersByExpiryKey, '-inf', nowMs)]);
+    return sessions;
   }
 
   /** Deletes without a tombstone: undoes a write whose database half failed. */
   async discard(hash: string, userId: string): Promise<void> {
-    await this.client.multi().unlink(this.sessionKey(hash)).zRem(this.userIndexKey(userId), hash).exec();
+    await this.client.multi().unlink(this.sessionKey(hash)).zRem(this.userIndexKey(userId), hash).zRem(this.sessionsByExpiryKey, hash).exec();
+    await this.script(REFRESH_USER_SCRIPT, [this.userIndexKey(userId), this.usersByExpiryKey], [userId]);
   }
 
   async discardEntries(hashes: string[]): Promise<void> {

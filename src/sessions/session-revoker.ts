@@ -1,18 +1,23 @@
 // Where sessions are revoked. Every path (logout, revoke one, revoke all, password change,
-// expiry) ends here, so each revoked session loses its Redis entry, index entry and row together.
+// admin, expiry) ends here, so each session loses its Redis entry, index entries and row
+// together, and is counted and announced once.
+import type { Activity } from '../analytics/activity.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { IndexedEntry, SessionCache } from './session-cache.ts';
 import type { RemovedRow, SessionRecords } from './session-records.ts';
+
+export type EndReason = 'revoked' | 'expired';
 
 export class SessionRevoker {
   constructor(
     private readonly cache: SessionCache,
     private readonly records: SessionRecords,
     private readonly lastSeen: LastSeenQueue,
+    private readonly activity: Activity,
   ) {}
 
   /** Revokes the given sessions; returns the rows that existed (PostgreSQL is the truth). */
-  async revokeHashes(hashes: string[], knownUserId?: string): Promise<RemovedRow[]> {
+  async revokeHashes(hashes: string[], knownUserId?: string, reason: EndReason = 'revoked'): Promise<RemovedRow[]> {
     const removed = await this.records.deleteByHashes(hashes);
     const entries = new Map<string, IndexedEntry>();
     for (const hash of hashes) if (knownUserId) entries.set(hash, { hash, userId: knownUserId });
@@ -22,8 +27,7 @@ export class SessionRevoker {
     // guard against coming back: drop its entry, leave no tombstone.
     const anonymous = hashes.filter((hash) => !entries.has(hash));
     if (anonymous.length > 0) await this.cache.discardEntries(anonymous);
-    for (const hash of hashes) this.lastSeen.forget(hash);
-    return removed;
+    return this.ended(removed, hashes, reason);
   }
 
   /**
@@ -35,7 +39,14 @@ export class SessionRevoker {
     const hashes = new Set(removed.map((row) => row.idHash));
     for (const hash of await this.cache.indexedHashes(userId)) if (hash !== exceptHash) hashes.add(hash);
     await this.cache.remove([...hashes].map((hash) => ({ hash, userId })));
+    return this.ended(removed, [...hashes], 'revoked');
+  }
+
+  private ended(removed: RemovedRow[], hashes: string[], reason: EndReason): RemovedRow[] {
     for (const hash of hashes) this.lastSeen.forget(hash);
+    const refs = removed.map((row) => ({ userId: row.userId, handle: row.handle }));
+    if (reason === 'expired') this.activity.sessionsExpired(refs);
+    else this.activity.sessionsRevoked(refs);
     return removed;
   }
 }

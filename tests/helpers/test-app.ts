@@ -66,7 +66,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: Te
     clock,
     prefix: config.redisKeyPrefix,
     close: async () => {
-      await built.sessions.maintenance.stop();
+      await built.close();
       await redis.close();
       await db.$disconnect();
     },
