@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { email } from '../auth/auth-schemas.ts';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
-import { describeDevice, type Device } from '../sessions/device.ts';
+import { describeDevice } from '../sessions/device.ts';
 import { HANDLE_PATTERN } from '../sessions/session-data.ts';
+import type { SessionView } from '../sessions/session-listing.ts';
 
 export const MAX_PAGE_SIZE = 500;
 const DEFAULT_PAGE_SIZE = 50;
@@ -28,16 +29,10 @@ export interface SessionQuery {
   after: { createdAt: Date; handle: string } | null;
 }
 
-export interface AdminSessionView {
-  id: string;
+/** A session as the admin listing shows it: the user's own view, plus whose it is. */
+export interface AdminSessionView extends Omit<SessionView, 'current'> {
   userId: string;
   email: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  ip: string | null;
-  userAgent: string | null;
-  device: Device;
 }
 
 /** The cursor names the last session of a page by its creation time and public handle. */
