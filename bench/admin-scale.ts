@@ -84,6 +84,7 @@ async function putSession(userId: string, nowMs: number): Promise<{ hash: string
     absoluteExpiresAt: nowMs + lifetime.ttlMs,
     ip: '127.0.0.1',
     userAgent: UA,
+    verifiedAt: nowMs,
   };
   const value = store.serializer.stringify({ cookie: { originalMaxAge: lifetime.ttlMs, expires: new Date(nowMs + lifetime.ttlMs), httpOnly: true, path: '/', sameSite: 'lax', secure: false } as never, auth });
   await cache.put(hash, value, 'write', { userId, expiresAtMs: Math.min(auth.absoluteExpiresAt, nowMs + lifetime.idleMs), nowMs, indexTtlMs: lifetime.ttlMs });

@@ -1,6 +1,7 @@
 // The one place errors become responses: `{"error":{"code","message"}}`, never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.ts';
+import { isDependencyError } from '../dependency-errors.ts';
 import { AppError } from './errors.ts';
 
 /** body-parser's error types, mapped to ours. */
@@ -14,28 +15,6 @@ const BODY_PARSER_ERRORS: Record<string, AppError> = {
 };
 
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
-
-const DEPENDENCY_ERROR_NAMES = new Set([
-  'ClientClosedError',
-  'ClientOfflineError',
-  'SocketClosedUnexpectedlyError',
-  'ConnectionTimeoutError',
-  'ReconnectStrategyError',
-  'SocketTimeoutError',
-  'PrismaClientInitializationError',
-  'DriverAdapterError',
-]);
-const DEPENDENCY_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'P1001', 'P1002', 'P1008', 'P1017', '57P01', '57P03']);
-const DEPENDENCY_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|client is (closed|offline)|Can't reach database|Socket closed/i;
-
-/** Redis or PostgreSQL being away is a 503 the client may retry, not a bug (500). */
-export function isDependencyError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (DEPENDENCY_ERROR_NAMES.has(e.name) || (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) || DEPENDENCY_MESSAGE.test(e.message)) return true;
-  }
-  return false;
-}
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;

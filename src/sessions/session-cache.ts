@@ -9,6 +9,9 @@
 //   users:by-expiry        sorted set of user ids, score = their latest session expiry:
 //                          active users are a ZCOUNT
 //   gone:<hash>            tombstone: this session was revoked or is known not to exist
+//   valid-since            epoch (ms): entries verified before it are checked against their
+//                          row once more (set after an outage, when revocations may have
+//                          reached PostgreSQL but not Redis)
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
 
@@ -31,6 +34,12 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[5], 'GT', ARGV[3], ARGV[7])
 return existed + 1
+`;
+
+const BUMP_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
 `;
 
 /**
@@ -94,6 +103,26 @@ export class SessionCache {
     this.sessionPrefix = `${prefix}sess:`;
     this.sessionsByExpiryKey = `${prefix}sessions:by-expiry`;
     this.usersByExpiryKey = `${prefix}users:by-expiry`;
+    this.validSinceKey = `${prefix}valid-since`;
+  }
+
+  /** Whether Redis can be asked at all right now (connected); requests fall back when not. */
+  get available(): boolean {
+    return this.client.isReady;
+  }
+
+  /** The hot path: the session and the revalidation epoch in one MGET. */
+  async read(hash: string): Promise<{ raw: string | null; validSince: number }> {
+    const [raw, validSince] = await this.client.mGet([this.sessionKey(hash), this.validSinceKey]);
+    return { raw: raw ?? null, validSince: Number(validSince ?? 0) };
+  }
+
+  /**
+   * Moves the revalidation epoch forward (never back). A plain EVAL, one command: issued first
+   * on a fresh connection, it reaches Redis before any read this instance sends after it.
+   */
+  async bumpValidSince(ms: number): Promise<void> {
+    await this.client.eval(BUMP_SCRIPT, { keys: [this.validSinceKey], arguments: [String(ms)] });
   }
 
   /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart). */
@@ -112,6 +141,7 @@ export class SessionCache {
 
   readonly sessionsByExpiryKey: string;
   readonly usersByExpiryKey: string;
+  readonly validSinceKey: string;
 
   tombstoneKey(hash: string): string {
     return `${this.prefix}gone:${hash}`;

@@ -23,7 +23,7 @@ export function createSessionRouter({ db, sessions, isProduction, now }: Session
   router.get('/', async function listSessions(req, res) {
     const auth = signedIn(req);
     const current = currentSessionHash(req);
-    const entries = await listUserSessions(sessions.cache, auth.user.id, now());
+    const entries = await listUserSessions(sessions.cache, sessions.records, auth.user.id, now());
     const views = entries.map((entry) => toSessionView(entry, current, sessions.lifetime));
     views.sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
     res.json({ sessions: views });
