@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PASSWORD, uniqueEmail } from './helpers/test-app.ts';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../scripts/lib/server-process.ts';
 
 let servers: ServerProcess[] = [];
 beforeAll(async () => {
