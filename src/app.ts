@@ -1,6 +1,6 @@
 // Builds the Express app from its dependencies. The middleware order, in one place:
-//   request timer → helmet → health checks → express-session → routes
-//   (/api: JSON-only bodies; /admin; /metrics) → 404 → the one error handler.
+//   access log (request id) → request timer → helmet → health checks → express-session
+//   → routes (/api: JSON-only bodies; /admin; /metrics) → 404 → the one error handler.
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { createAdminRouter } from './admin/admin-routes.ts';
@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db.ts';
 import { createHealthRouter } from './health/health-routes.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
+import { createRequestLogger } from './http/request-logger.ts';
 import { requireJsonBody } from './http/require-json.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): App {
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  app.use(createRequestLogger(logger));
   app.use(createRequestTimer(metrics));
   app.use(helmet());
   app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));

@@ -12,6 +12,7 @@ export const REDACT_PATHS = [
   '*.newPassword',
   'req.headers.cookie',
   'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
   'sid',
   'sessionId',

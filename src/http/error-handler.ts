@@ -33,13 +33,15 @@ export function createErrorHandler(logger: Logger) {
     if (res.headersSent) return next(err);
     const known = toAppError(err);
     const error = known ?? new AppError('internal_error');
+    // req.log carries the request id (set by the access log); tests may mount routes without it.
+    const log = req.log ?? logger;
     if (!known) {
       // The stack stays out of the default log level: it can carry request data.
       const { name, message, stack } = err instanceof Error ? err : { name: typeof err, message: String(err), stack: undefined };
-      logger.error({ err: { name, message }, method: req.method, path: req.path }, 'unhandled error');
-      logger.debug({ stack }, 'unhandled error stack');
+      log.error({ err: { name, message }, method: req.method, path: req.path }, 'unhandled error');
+      log.debug({ stack }, 'unhandled error stack');
     }
-    else if (error.code === 'service_unavailable') logger.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
+    else if (error.code === 'service_unavailable') log.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
     const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? DEPENDENCY_RETRY_AFTER_SECONDS : undefined);
     if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}), ...error.extra } });
