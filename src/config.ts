@@ -11,6 +11,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   isProduction: boolean;
   port: number;
+  /** Address to listen on; undefined means every interface (what a container needs). */
+  host: string | undefined;
   databaseUrl: string;
   redisUrl: string;
   redisPassword: string | undefined;
@@ -72,6 +74,7 @@ const DAY_SECONDS = 86_400;
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }).default('development'),
   PORT: wholeNumber(0, 65_535).default(3000),
+  HOST: z.string().trim().regex(/^[\w.:-]{1,253}$/, 'expected an IP address or host name, like 127.0.0.1 or ::').optional(),
   DATABASE_URL: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://user:password@host:5432/dbname').default(DEFAULT_DATABASE_URL),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379 or rediss://host:6380').default('redis://localhost:6379'),
   REDIS_PASSWORD: z.string().optional(),
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv: s.NODE_ENV,
     isProduction,
     port: s.PORT,
+    host: s.HOST,
     databaseUrl: s.DATABASE_URL,
     redisUrl: s.REDIS_URL,
     redisPassword: s.REDIS_PASSWORD,

@@ -9,6 +9,8 @@ import { connectRedis, createRedisClient } from './redis.ts';
 
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How often, while draining, keep-alive connections that have gone idle are closed. */
+const IDLE_SWEEP_MS = 100;
 
 function loadConfigOrExit(): Config {
   loadEnvFile();
@@ -45,21 +47,30 @@ let accepting = true;
 const built = createApp({ config, redis, db, logger, isAccepting: () => accepting });
 built.sessions.maintenance.start();
 
-const server = built.app.listen(config.port, () => {
-  logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
+// No HOST: every interface (a container's port mapping needs that); HOST=127.0.0.1 for local runs.
+const server = built.app.listen({ port: config.port, host: config.host }, (err?: Error) => {
+  if (err) {
+    console.error(`startup: cannot listen on ${config.host ?? '*'}:${config.port}: ${err.message}`);
+    process.exit(1);
+  }
+  const { address, port } = server.address() as AddressInfo;
+  logger.info({ address, port }, 'listening');
 });
 
 async function shutdown(signal: string): Promise<void> {
   if (!accepting) return;
   accepting = false;
   logger.info({ signal }, 'shutting down: finishing in-flight requests');
-  const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-  forced.unref();
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
+  const forced = setTimeout(() => {
+    logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'in-flight requests still running: closing their connections');
+    server.closeAllConnections();
+  }, SHUTDOWN_GRACE_MS);
+  // close() stops accepting and ends idle keep-alive connections once; a connection whose
+  // request finishes later would otherwise stay open until the client's keep-alive timeout.
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
   clearTimeout(forced);
+  clearInterval(sweep);
   await built.close();
   await redis.close().catch(() => undefined);
   await db.$disconnect().catch(() => undefined);
