@@ -60,15 +60,17 @@ const server = built.app.listen({ port: config.port, host: config.host }, (err?:
 async function shutdown(signal: string): Promise<void> {
   if (!accepting) return;
   accepting = false;
+  // close() stops accepting (before the line below, so the line means it) and ends idle
+  // keep-alive connections once; a connection whose request finishes later would otherwise stay
+  // open until the client's keep-alive timeout, hence the sweep.
+  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   logger.info({ signal }, 'shutting down: finishing in-flight requests');
   const forced = setTimeout(() => {
     logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'in-flight requests still running: closing their connections');
     server.closeAllConnections();
   }, SHUTDOWN_GRACE_MS);
-  // close() stops accepting and ends idle keep-alive connections once; a connection whose
-  // request finishes later would otherwise stay open until the client's keep-alive timeout.
   const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await drained;
   clearTimeout(forced);
   clearInterval(sweep);
   await built.close();
