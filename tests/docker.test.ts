@@ -33,6 +33,12 @@ const services = compose.services;
 const REQUIRED_REFERENCE = /^\$\{([A-Z0-9_]+):\?[^}]*\}$/;
 const ANY_REFERENCE = /\$\{([A-Z0-9_]+)([:]?[-?+][^}]*)?\}/g;
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|AUTH/;
+/** Secrets the app can run without: passed through, empty (unset) by default. */
+const OPTIONAL_SECRETS = new Set(['METRICS_TOKEN']);
+/** Settings compose itself decides for the app (service addresses, the port inside). */
+const SET_BY_COMPOSE = new Set(['PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL']);
+/** Settings of compose itself, not of the app. */
+const COMPOSE_ONLY = /^(POSTGRES_PASSWORD|[A-Z]+_HOST_PORT)$/;
 
 function environmentOf(service: Service): Record<string, string> {
   const env = service.environment ?? {};
@@ -120,22 +126,29 @@ describe('docker-compose.yml', () => {
 
     for (const [name, service] of Object.entries(services)) {
       for (const [key, value] of Object.entries(environmentOf(service))) {
-        if (SECRET_NAME.test(key)) expect(value, `${name}.${key}`).toMatch(REQUIRED_REFERENCE);
+        if (SECRET_NAME.test(key)) expect(value, `${name}.${key}`).toMatch(OPTIONAL_SECRETS.has(key) ? /^\$\{[A-Z0-9_]+:-\}$/ : REQUIRED_REFERENCE);
         // A password inside a URL must be a reference too.
         const userinfo = /:\/\/[^/:@]*:([^@]*)@/.exec(value);
         if (userinfo) expect(userinfo[1], `${name}.${key}`).toMatch(REQUIRED_REFERENCE);
       }
     }
-    // A default (`${SECRET:-value}`) would be a hard-coded secret.
+    // A default (`${SECRET:-value}`) would be a hard-coded secret; an empty one means unset.
     for (const [, variable, modifier] of composeText.matchAll(ANY_REFERENCE)) {
-      if (SECRET_NAME.test(variable!)) expect(modifier ?? '', variable).toMatch(/^:\?/);
+      if (SECRET_NAME.test(variable!)) expect(modifier ?? '', variable).toMatch(/^(:\?.*|:-)$/);
     }
   });
 
+  const documented = [...readFileSync('.env.example', 'utf8').matchAll(/^#?\s*([A-Z0-9_]+)=/gm)].map((m) => m[1]!);
+
   it('reads only variables that .env.example documents', () => {
-    const documented = new Set([...readFileSync('.env.example', 'utf8').matchAll(/^#?\s*([A-Z0-9_]+)=/gm)].map((m) => m[1]));
     const used = new Set([...composeText.matchAll(ANY_REFERENCE)].map((m) => m[1]!));
-    expect([...used].filter((name) => !documented.has(name))).toEqual([]);
+    expect([...used].filter((name) => !documented.includes(name))).toEqual([]);
+  });
+
+  it('passes every app setting of .env.example through to the app', () => {
+    const appEnv = environmentOf(services.app!);
+    const settings = documented.filter((name) => !SET_BY_COMPOSE.has(name) && !COMPOSE_ONLY.test(name));
+    expect(settings.filter((name) => !(appEnv[name] ?? '').includes(`\${${name}:`))).toEqual([]);
   });
 });
 
