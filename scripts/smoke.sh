@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of a running server: `npm run smoke -- [baseUrl]` (default http://localhost:3000).
 # Plain bash + curl. Two cookie jars play two devices of one new user. Prints one line per step
-# and exits 1 at the first failure; exit 0 means every step passed (or was reported as skipped).
+# and exits 1 at the first failure; exit 0 means every step passed.
 set -euo pipefail
 
 BASE_URL="${1:-http://localhost:3000}"
@@ -22,7 +22,6 @@ password="smoke password $RANDOM$RANDOM$RANDOM"
 passed=0
 
 ok() { printf 'ok    %-16s %s\n' "$1" "$2"; passed=$((passed + 1)); }
-skip() { printf 'skip  %-16s %s\n' "$1" "$2"; }
 fail() {
   printf 'FAIL  %-16s %s\n' "$1" "$2"
   exit 1
@@ -96,12 +95,8 @@ call GET /api/auth/me "$jar_a"
 expect logout "401"
 ok logout "204, then 401 on device A"
 
-if grep -qiE '^(x-)?ratelimit(-[a-z]+)?:' "$login_headers"; then
-  names="$(grep -ioE '^(x-)?ratelimit(-[a-z]+)?' "$login_headers" | paste -sd, -)"
-  ok rate-limit "login response carries $names"
-else
-  # Rate limiting (issue 3) lands separately; this step becomes strict then.
-  skip rate-limit "no RateLimit or X-RateLimit-* headers on the login response yet"
-fi
+grep -qiE '^(x-)?ratelimit(-[a-z]+)?:' "$login_headers" || fail rate-limit "no RateLimit or X-RateLimit-* headers on the login response"
+names="$(grep -ioE '^(x-)?ratelimit(-[a-z]+)?' "$login_headers" | paste -sd, -)"
+ok rate-limit "login response carries $names"
 
 echo "smoke: $passed steps passed against $BASE_URL"
