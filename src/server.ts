@@ -9,6 +9,8 @@ import { connectRedis, createRedisClient } from './redis.ts';
 
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
+/** After the drain, how long anything still open may keep the process from ending. */
+const EXIT_FALLBACK_MS = 1_000;
 /** How often, while draining, keep-alive connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100;
 
@@ -77,7 +79,10 @@ async function shutdown(signal: string): Promise<void> {
   await redis.close().catch(() => undefined);
   await db.$disconnect().catch(() => undefined);
   logger.info('stopped');
-  process.exit(0);
+  // pino writes stdout asynchronously, and process.exit() now could reorder or drop the last
+  // lines: let the process end by itself once they are out, or exit anyway after a moment.
+  process.exitCode = 0;
+  setTimeout(() => process.exit(0), EXIT_FALLBACK_MS).unref();
 }
 
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
