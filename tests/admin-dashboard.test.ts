@@ -29,7 +29,8 @@ describe('lineChartSvg', () => {
 
   it('labels every sixth hour and the last one, in UTC', () => {
     const svg = lineChartSvg(hours, [], { title: 'Test' });
-    const labels = [...svg.matchAll(/text-anchor="middle">([^<]+)</g)].map((m) => m[1]);
+    // x labels sit 8 px above the bottom of the default 240 px chart.
+    const labels = [...svg.matchAll(/y="232" text-anchor="(?:middle|end)">([^<]+)</g)].map((m) => m[1]);
     expect(labels).toEqual(['00:00', '06:00', '12:00', '18:00', '23:00']);
   });
 

@@ -54,9 +54,10 @@ export function lineChartSvg(hours: string[], series: ChartSeries[], options: Ch
     return `<line class="grid" x1="${PAD.left}" x2="${width - PAD.right}" y1="${y(value)}" y2="${y(value)}"/>` +
       `<text class="axis" x="${PAD.left - 6}" y="${y(value) + 4}" text-anchor="end">${value}</text>`;
   });
+  const last = hours.length - 1;
   const xLabels = hours.flatMap((hour, i) =>
-    i % X_LABEL_EVERY === 0 || i === hours.length - 1
-      ? [`<text class="axis" x="${x(i)}" y="${height - 8}" text-anchor="middle">${escapeXml(hour.slice(11, 16))}</text>`]
+    i % X_LABEL_EVERY === 0 || i === last
+      ? [`<text class="axis" x="${x(i)}" y="${height - 8}" text-anchor="${i === last && last > 0 ? 'end' : 'middle'}">${escapeXml(hour.slice(11, 16))}</text>`]
       : [],
   );
   const lines = series.map((s) => {
