@@ -14,6 +14,7 @@ const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 export const SCREENSHOTS = {
   account: new URL('account-two-devices.png', ARTIFACTS).pathname,
   admin: new URL('admin-dashboard.png', ARTIFACTS).pathname,
+  challenge: new URL('login-challenge.png', ARTIFACTS).pathname,
 };
 /** What works on this kind of machine: no sandbox as root, and no calls home. */
 const CHROMIUM_ARGS = ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -104,6 +105,7 @@ describe('in a real browser', () => {
     await expect(phone.page.locator('altcha-widget').count()).resolves.toBe(1);
     // The widget solves on load and puts the payload in its hidden `altcha` field.
     await expect.poll(() => phone.page.locator('input[name="altcha"]').inputValue(), { timeout: STEP_TIMEOUT_MS }).not.toBe('');
+    await phone.page.screenshot({ path: SCREENSHOTS.challenge, fullPage: true });
     await signIn(phone.page, email, PASSWORD);
     await phone.page.waitForURL('**/account');
 
