@@ -75,7 +75,7 @@ describe('POST /login', () => {
     const before = await userEvents(user.id);
     const agent = request.agent(t.app);
     await getPage(agent, '/login');
-    const res = await agent.post('/login').type('form').send({ email, password: PASSWORD });
+    const res = await agent.post('/login').set('Accept', 'text/html').type('form').send({ email, password: PASSWORD });
     expect(res.status).toBe(403);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(alertText(res.text)).toMatch(/form has expired/);
@@ -89,7 +89,7 @@ describe('POST /login', () => {
     const other = await getPage(request.agent(t.app), '/login');
     const agent = request.agent(t.app);
     await getPage(agent, '/login');
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfTokenOf(other.text), email, password: PASSWORD });
+    const res = await agent.post('/login').set('Accept', 'text/html').type('form').send({ _csrf: csrfTokenOf(other.text), email, password: PASSWORD });
     expect(res.status).toBe(403);
   });
 
@@ -121,7 +121,7 @@ describe('POST /login', () => {
     const loginPage = await getPage(agent, '/login');
     const anonymousCookie = sessionCookie(loginPage);
     const oldToken = csrfTokenOf(loginPage.text);
-    const res = await agent.post('/login').type('form').send({ _csrf: oldToken, email, password: PASSWORD });
+    const res = await agent.post('/login').set('Accept', 'text/html').type('form').send({ _csrf: oldToken, email, password: PASSWORD });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account');
     const signedInCookie = sessionCookie(res);
@@ -132,7 +132,7 @@ describe('POST /login', () => {
     const account = await getPage(agent, '/account');
     expect(account.status).toBe(200);
     expect(csrfTokenOf(account.text)).not.toBe(oldToken);
-    const replay = await agent.post('/account/sessions/revoke-others').type('form').send({ _csrf: oldToken });
+    const replay = await agent.post('/account/sessions/revoke-others').set('Accept', 'text/html').type('form').send({ _csrf: oldToken });
     expect(replay.status).toBe(403);
     expect(await liveSessions(user.id)).toBe(2);
   });
@@ -147,7 +147,7 @@ describe('next: coming back after signing in', () => {
     expect(bounced.headers.location).toBe('/login?next=/account');
     const page = await getPage(agent, bounced.headers.location!);
     expect(page.text).toContain('name="next" value="/account"');
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfTokenOf(page.text), email, password: PASSWORD, next: '/account?tab=devices' });
+    const res = await agent.post('/login').set('Accept', 'text/html').type('form').send({ _csrf: csrfTokenOf(page.text), email, password: PASSWORD, next: '/account?tab=devices' });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account?tab=devices');
   });
@@ -234,7 +234,7 @@ describe('POST /register', () => {
     const email = uniqueEmail('csrf');
     const agent = request.agent(t.app);
     await getPage(agent, '/register');
-    const res = await agent.post('/register').type('form').send({ email, password: PASSWORD });
+    const res = await agent.post('/register').set('Accept', 'text/html').type('form').send({ email, password: PASSWORD });
     expect(res.status).toBe(403);
     expect(await t.db.user.count({ where: { email } })).toBe(0);
   });
@@ -267,11 +267,11 @@ describe('/account', () => {
     expect(handles).toHaveLength(3);
     const secondHandle = (await second.agent.get('/api/auth/me')).body.session.id as string;
 
-    const forged = await agent.post(`/account/sessions/${secondHandle}/revoke`).type('form').send({});
+    const forged = await agent.post(`/account/sessions/${secondHandle}/revoke`).set('Accept', 'text/html').type('form').send({});
     expect(forged.status).toBe(403);
     expect((await me(second.cookie)).status).toBe(200);
 
-    const res = await agent.post(`/account/sessions/${secondHandle}/revoke`).type('form').send({ _csrf: csrfTokenOf(page.text) });
+    const res = await agent.post(`/account/sessions/${secondHandle}/revoke`).set('Accept', 'text/html').type('form').send({ _csrf: csrfTokenOf(page.text) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account?notice=device-signed-out');
     expect((await me(second.cookie)).status).toBe(401);
@@ -291,7 +291,7 @@ describe('/account', () => {
   it('"Sign out all other devices" keeps only this one', async () => {
     const { email, user, cookie } = await registerUser(t);
     const agent = await signInWithForm(t, email, PASSWORD);
-    const forged = await agent.post('/account/sessions/revoke-others').type('form').send({ _csrf: 'not-the-token' });
+    const forged = await agent.post('/account/sessions/revoke-others').set('Accept', 'text/html').type('form').send({ _csrf: 'not-the-token' });
     expect(forged.status).toBe(403);
     expect(await liveSessions(user.id)).toBe(2);
 
@@ -305,7 +305,7 @@ describe('/account', () => {
   it('"Sign out everywhere" ends every session, this one included', async () => {
     const { email, user, cookie } = await registerUser(t);
     const agent = await signInWithForm(t, email, PASSWORD);
-    expect((await agent.post('/account/logout-everywhere').type('form').send({})).status).toBe(403);
+    expect((await agent.post('/account/logout-everywhere').set('Accept', 'text/html').type('form').send({})).status).toBe(403);
     expect(await liveSessions(user.id)).toBe(2);
 
     const res = await submitForm(agent, '/account', '/account/logout-everywhere', {});
@@ -330,7 +330,7 @@ describe('/account', () => {
   it('the password form changes the password and signs out every other device', async () => {
     const { email, cookie } = await registerUser(t);
     const agent = await signInWithForm(t, email, PASSWORD);
-    expect((await agent.post('/account/password').type('form').send({ currentPassword: PASSWORD, newPassword: 'a brand new password' })).status).toBe(403);
+    expect((await agent.post('/account/password').set('Accept', 'text/html').type('form').send({ currentPassword: PASSWORD, newPassword: 'a brand new password' })).status).toBe(403);
 
     const res = await submitForm(agent, '/account', '/account/password', { currentPassword: PASSWORD, newPassword: 'a brand new password' });
     expect(res.status).toBe(303);
@@ -352,7 +352,7 @@ describe('POST /logout', () => {
     const { email, user } = await registerUser(t);
     const agent = await signInWithForm(t, email, PASSWORD);
     const cookie = agentCookie(agent);
-    expect((await agent.post('/logout').type('form').send({})).status).toBe(403);
+    expect((await agent.post('/logout').set('Accept', 'text/html').type('form').send({})).status).toBe(403);
     expect((await me(cookie)).status).toBe(200);
 
     const res = await submitForm(agent, '/account', '/logout', {});
@@ -372,8 +372,8 @@ describe('rate limits on the forms', () => {
     const page = await getPage(agent, '/login');
     const token = csrfTokenOf(page.text);
     expect((await request(limited.app).post('/api/auth/login').send({ email: uniqueEmail(), password: 'x' })).status).toBe(401);
-    expect((await agent.post('/login').type('form').send({ _csrf: token, email: uniqueEmail(), password: 'x' })).status).toBe(401);
-    expect((await agent.post('/register').type('form').send({ _csrf: token, email: 'bad', password: 'x' })).status).toBe(400);
+    expect((await agent.post('/login').set('Accept', 'text/html').type('form').send({ _csrf: token, email: uniqueEmail(), password: 'x' })).status).toBe(401);
+    expect((await agent.post('/register').set('Accept', 'text/html').type('form').send({ _csrf: token, email: 'bad', password: 'x' })).status).toBe(400);
 
     const res = await agent.post('/login').set('Accept', 'text/html').type('form').send({ _csrf: token, email: uniqueEmail(), password: 'x' });
     expect(res.status).toBe(429);
@@ -382,7 +382,7 @@ describe('rate limits on the forms', () => {
     expect(alertText(res.text)).toMatch(/Too many requests; try again later/);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     expect(res.headers['x-ratelimit-limit']).toBe('3');
-    expect((await agent.post('/register').type('form').send({ _csrf: token, email: uniqueEmail(), password: PASSWORD })).status).toBe(429);
+    expect((await agent.post('/register').set('Accept', 'text/html').type('form').send({ _csrf: token, email: uniqueEmail(), password: PASSWORD })).status).toBe(429);
     // The API still answers in JSON.
     expect((await request(limited.app).post('/api/auth/login').send({})).body.error.code).toBe('rate_limited');
   });
@@ -454,6 +454,14 @@ describe('errors for browsers and for programs', () => {
     const admin = await request(t.app).get('/admin/sessions').set('Accept', 'application/json');
     expect(admin.status).toBe(401);
     expect(admin.body.error.code).toBe('unauthenticated');
+  });
+
+  it('answers a client that states no preference (curl, */*) in JSON, pages included', async () => {
+    const res = await request(t.app).get('/no-such-page');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect((await request(t.app).get('/account')).status).toBe(401);
+    expect((await request(t.app).post('/admin/users/00000000-0000-4000-8000-000000000000/revoke-sessions')).body.error.code).toBe('unauthenticated');
   });
 
   it('sends a signed-out browser from /admin/sessions to the sign-in page and back', async () => {

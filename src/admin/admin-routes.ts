@@ -46,7 +46,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     const userId = String(req.params.id);
     const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
     if (!user) throw new AppError('not_found', 'No such user.');
-    const entries = await listUserSessions(sessions.cache, user.id, now());
+    const entries = await listUserSessions(sessions.cache, sessions.records, user.id, now());
     res.json({ sessions: entries.map((entry) => toSessionView(entry, currentSessionHash(req), sessions.lifetime)) });
   });
 

@@ -43,7 +43,16 @@ export class Activity {
     if (sessions.length === 0) return;
     this.counters.increment(type === 'revoked' ? 'sessions_revoked' : 'sessions_expired', sessions.length);
     (type === 'revoked' ? this.metrics.sessionsRevoked : this.metrics.sessionsExpired).inc(sessions.length);
-    for (const s of sessions) this.live.publish({ type, at: this.at(), userId: s.userId, sessionId: s.handle });
+    // One live event per user: revoking 10,000 sessions is one line for the operator, not 10,000.
+    const byUser = new Map<string, SessionRef[]>();
+    for (const s of sessions) {
+      const list = byUser.get(s.userId);
+      if (list) list.push(s);
+      else byUser.set(s.userId, [s]);
+    }
+    for (const [userId, refs] of byUser) {
+      this.live.publish(refs.length === 1 ? { type, at: this.at(), userId, sessionId: refs[0]!.handle } : { type, at: this.at(), userId, count: refs.length });
+    }
   }
 
   loginFailed(userId: string | null, ip: string | null): void {

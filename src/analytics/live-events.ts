@@ -11,7 +11,10 @@ export interface LiveEvent {
   type: LiveEventType;
   at: string;
   userId: string | null;
+  /** The session's public handle, when the event is about one session. */
   sessionId?: string;
+  /** How many sessions, when one event stands for several of a user's (bulk revocation). */
+  count?: number;
   ip?: string | null;
 }
 

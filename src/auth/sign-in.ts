@@ -2,7 +2,7 @@
 // response so the client never holds a cookie for a session that is not stored.
 import type { Request } from 'express';
 import type { Activity } from '../analytics/activity.ts';
-import { newHandle, type Lifetime, type SessionAuth, type SessionUser } from '../sessions/session-data.ts';
+import { markNewSession, newHandle, type Lifetime, type SessionAuth, type SessionUser } from '../sessions/session-data.ts';
 import { regenerateSession, saveSession } from '../sessions/session-middleware.ts';
 import { requestContext } from '../http/request-context.ts';
 
@@ -21,9 +21,11 @@ export async function startSession(req: Request, user: SessionUser, { lifetime, 
     createdAt: nowMs,
     lastSeenAt: nowMs,
     absoluteExpiresAt: nowMs + lifetime.ttlMs,
+    verifiedAt: nowMs,
     ...requestContext(req),
   };
   req.session.auth = auth;
+  markNewSession(req.session);
   await saveSession(req);
   activity.sessionCreated({ userId: user.id, handle: auth.handle }, auth.ip);
   return auth;

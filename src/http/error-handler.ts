@@ -2,6 +2,7 @@
 // browsers (renderPage), never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.ts';
+import { isDependencyError } from '../dependency-errors.ts';
 import { AppError } from './errors.ts';
 
 /** body-parser's error types, mapped to ours. */
@@ -16,28 +17,6 @@ const BODY_PARSER_ERRORS: Record<string, AppError> = {
 
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
-const DEPENDENCY_ERROR_NAMES = new Set([
-  'ClientClosedError',
-  'ClientOfflineError',
-  'SocketClosedUnexpectedlyError',
-  'ConnectionTimeoutError',
-  'ReconnectStrategyError',
-  'SocketTimeoutError',
-  'PrismaClientInitializationError',
-  'DriverAdapterError',
-]);
-const DEPENDENCY_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'P1001', 'P1002', 'P1008', 'P1017', '57P01', '57P03']);
-const DEPENDENCY_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|client is (closed|offline)|Can't reach database|Socket closed/i;
-
-/** Redis or PostgreSQL being away is a 503 the client may retry, not a bug (500). */
-export function isDependencyError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (DEPENDENCY_ERROR_NAMES.has(e.name) || (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) || DEPENDENCY_MESSAGE.test(e.message)) return true;
-  }
-  return false;
-}
-
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
   const type = (err as { type?: unknown })?.type;
@@ -50,12 +29,15 @@ export function notFound(req: Request, _res: Response, next: NextFunction): void
   next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
 }
 
-/** Paths for programs, never people: always answered in JSON (or their own format). */
-const MACHINE_PATHS = /^\/(api|metrics|healthz|readyz)(\/|$)/;
+/** The JSON API answers in JSON whatever the client accepts (SPEC §4: never HTML). */
+const API_PATH = /^\/api(\/|$)/;
 
-/** A page for browsers: not a machine path, and HTML taken at least as gladly as JSON. */
+/**
+ * A page for browsers: outside /api, when HTML is asked for over JSON (browsers send
+ * `Accept: text/html,…`); a client with no preference (any type, or no Accept) gets JSON.
+ */
 export function wantsPage(req: Request): boolean {
-  return !MACHINE_PATHS.test(req.path) && req.accepts(['html', 'json']) === 'html';
+  return !API_PATH.test(req.path) && req.accepts(['json', 'html']) === 'html';
 }
 
 export interface ErrorHandlerOptions {

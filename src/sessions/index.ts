@@ -28,8 +28,26 @@ export function createSessions(config: Config, redis: RedisClient, db: Db, activ
   const cache = new SessionCache(redis, config.redisKeyPrefix);
   const records = new SessionRecords(db);
   const lastSeen = new LastSeenQueue(records, logger);
-  const revoker = new SessionRevoker(cache, records, lastSeen, activity);
+  const revoker = new SessionRevoker(cache, records, lastSeen, activity, logger);
   const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger, activity });
   const maintenance = new SessionMaintenance(lastSeen, records, cache, activity, now, logger);
+  revalidateAfterOutages(redis, cache, now, logger);
   return { store, cache, records, revoker, lastSeen, maintenance, lifetime };
+}
+
+/**
+ * While this instance could not reach Redis, revocations (its own or, after a failover,
+ * anyone's) may have reached PostgreSQL only. When the connection is back, move `valid-since`
+ * forward so every older entry is checked against its row before it is trusted again.
+ */
+function revalidateAfterOutages(redis: RedisClient, cache: SessionCache, now: () => number, logger: Logger): void {
+  let lost = false;
+  redis.on('error', () => {
+    lost = true;
+  });
+  redis.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    cache.bumpValidSince(now()).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not move valid-since forward'));
+  });
 }

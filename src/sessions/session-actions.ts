@@ -23,7 +23,7 @@ export class SessionActions {
   async list(req: Request): Promise<SessionView[]> {
     const { sessions, now } = this.deps;
     const current = currentSessionHash(req);
-    const entries = await listUserSessions(sessions.cache, signedIn(req).user.id, now());
+    const entries = await listUserSessions(sessions.cache, sessions.records, signedIn(req).user.id, now());
     const views = entries.map((entry) => toSessionView(entry, current, sessions.lifetime));
     return views.sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
   }

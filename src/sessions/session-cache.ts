@@ -9,6 +9,9 @@
 //   users:by-expiry        sorted set of user ids, score = their latest session expiry:
 //                          active users are a ZCOUNT
 //   gone:<hash>            tombstone: this session was revoked or is known not to exist
+//   valid-since            epoch (ms): entries verified before it are checked against their
+//                          row once more (set after an outage, when revocations may have
+//                          reached PostgreSQL but not Redis)
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
 
@@ -33,11 +36,29 @@ redis.call('ZADD', KEYS[5], 'GT', ARGV[3], ARGV[7])
 return existed + 1
 `;
 
-/** After removals: a user's score in users:by-expiry becomes their latest remaining expiry. */
-const REFRESH_USER_SCRIPT = `
+const BUMP_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+/**
+ * Revocation of one user's sessions (ARGV[4..]): tombstone, delete, unindex; then the user's
+ * score in users:by-expiry becomes their latest remaining expiry.
+ * KEYS: user index, sessions:by-expiry, users:by-expiry. ARGV: prefix, tombstone TTL, user id, hashes…
+ */
+const REMOVE_SCRIPT = `
+local prefix, ttl = ARGV[1], ARGV[2]
+for i = 4, #ARGV do
+  local hash = ARGV[i]
+  redis.call('SET', prefix .. 'gone:' .. hash, '1', 'EX', ttl)
+  redis.call('UNLINK', prefix .. 'sess:' .. hash)
+  redis.call('ZREM', KEYS[1], hash)
+  redis.call('ZREM', KEYS[2], hash)
+end
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if #top == 0 then return redis.call('ZREM', KEYS[2], ARGV[1]) end
-return redis.call('ZADD', KEYS[2], top[2], ARGV[1])
+if #top == 0 then return redis.call('ZREM', KEYS[3], ARGV[3]) end
+return redis.call('ZADD', KEYS[3], top[2], ARGV[3])
 `;
 
 /** Covers in-flight requests and restores racing a revocation, and repeated lookups of dead ids. */
@@ -82,6 +103,26 @@ export class SessionCache {
     this.sessionPrefix = `${prefix}sess:`;
     this.sessionsByExpiryKey = `${prefix}sessions:by-expiry`;
     this.usersByExpiryKey = `${prefix}users:by-expiry`;
+    this.validSinceKey = `${prefix}valid-since`;
+  }
+
+  /** Whether Redis can be asked at all right now (connected); requests fall back when not. */
+  get available(): boolean {
+    return this.client.isReady;
+  }
+
+  /** The hot path: the session and the revalidation epoch in one MGET. */
+  async read(hash: string): Promise<{ raw: string | null; validSince: number }> {
+    const [raw, validSince] = await this.client.mGet([this.sessionKey(hash), this.validSinceKey]);
+    return { raw: raw ?? null, validSince: Number(validSince ?? 0) };
+  }
+
+  /**
+   * Moves the revalidation epoch forward (never back). A plain EVAL, one command: issued first
+   * on a fresh connection, it reaches Redis before any read this instance sends after it.
+   */
+  async bumpValidSince(ms: number): Promise<void> {
+    await this.client.eval(BUMP_SCRIPT, { keys: [this.validSinceKey], arguments: [String(ms)] });
   }
 
   /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart). */
@@ -100,6 +141,7 @@ export class SessionCache {
 
   readonly sessionsByExpiryKey: string;
   readonly usersByExpiryKey: string;
+  readonly validSinceKey: string;
 
   tombstoneKey(hash: string): string {
     return `${this.prefix}gone:${hash}`;
@@ -126,21 +168,23 @@ export class SessionCache {
     await this.client.set(this.tombstoneKey(hash), '1', { expiration: { type: 'EX', value: TOMBSTONE_TTL_SECONDS } });
   }
 
-  /** Tombstones, deletes and unindexes in one transaction; then fixes each user's latest expiry. */
+  /**
+   * Tombstones, deletes and unindexes: one script call per user, however many sessions (the
+   * script builds the session keys from the prefix, so this store expects a single Redis, not
+   * a cluster), then fixes the user's latest expiry in users:by-expiry.
+   */
   async remove(entries: IndexedEntry[]): Promise<void> {
-    if (entries.length === 0) return;
     const byUser = new Map<string, string[]>();
-    for (const { hash, userId } of entries) byUser.set(userId, [...(byUser.get(userId) ?? []), hash]);
-    const hashes = entries.map((e) => e.hash);
-    const multi = this.client.multi();
-    for (const hash of hashes) multi.set(this.tombstoneKey(hash), '1', { expiration: { type: 'EX', value: TOMBSTONE_TTL_SECONDS } });
-    for (const batch of chunks(hashes, BATCH_SIZE)) {
-      multi.unlink(batch.map((hash) => this.sessionKey(hash)));
-      multi.zRem(this.sessionsByExpiryKey, batch);
+    for (const { hash, userId } of entries) {
+      const list = byUser.get(userId);
+      if (list) list.push(hash);
+      else byUser.set(userId, [hash]);
     }
-    for (const [userId, userHashes] of byUser) for (const batch of chunks(userHashes, BATCH_SIZE)) multi.zRem(this.userIndexKey(userId), batch);
-    await multi.exec();
-    await Promise.all([...byUser.keys()].map((userId) => this.script(REFRESH_USER_SCRIPT, [this.userIndexKey(userId), this.usersByExpiryKey], [userId])));
+    for (const [userId, hashes] of byUser) {
+      for (const batch of chunks(hashes, BATCH_SIZE)) {
+        await this.script(REMOVE_SCRIPT, [this.userIndexKey(userId), this.sessionsByExpiryKey, this.usersByExpiryKey], [this.prefix, String(TOMBSTONE_TTL_SECONDS), userId, ...batch]);
+      }
+    }
   }
 
   /** Active sessions and users: two ZCOUNTs, O(log n) however many sessions there are. */
@@ -157,8 +201,8 @@ export class SessionCache {
 
   /** Deletes without a tombstone: undoes a write whose database half failed. */
   async discard(hash: string, userId: string): Promise<void> {
-    await this.client.multi().unlink(this.sessionKey(hash)).zRem(this.userIndexKey(userId), hash).zRem(this.sessionsByExpiryKey, hash).exec();
-    await this.script(REFRESH_USER_SCRIPT, [this.userIndexKey(userId), this.usersByExpiryKey], [userId]);
+    await this.remove([{ hash, userId }]);
+    await this.client.unlink(this.tombstoneKey(hash));
   }
 
   async discardEntries(hashes: string[]): Promise<void> {
