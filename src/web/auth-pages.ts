@@ -43,8 +43,9 @@ export function createAuthPages(deps: AuthPageDeps): Router {
       await actions.login(req, req.body);
       return res.redirect(303, next);
     } catch (err) {
+      // invalid_credentials keeps the API's one sentence for a wrong password, an unknown email
+      // and a locked account alike, so the page reveals nothing about which it was.
       const errors = formErrors(err, ['validation_failed', 'invalid_credentials', 'challenge_required'], LABELS, {
-        // Locked or not, unknown email or not: the same sentence (the API's), so nothing is revealed.
         challenge_required: 'Too many failed attempts. Confirm you are not a robot, then sign in again.',
       });
       const email = loginBody.shape.email.safeParse(req.body?.email);
