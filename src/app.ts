@@ -1,6 +1,7 @@
 // Builds the Express app from its dependencies. The middleware order, in one place:
-//   access log (request id) → request timer → helmet → health checks → express-session
-//   → routes (/api: JSON-only bodies; /admin; /metrics) → 404 → the one error handler.
+//   access log (request id) → request timer → helmet → health checks → static files
+//   → express-session → page locals → routes (/api: JSON-only bodies; /admin; pages; /metrics)
+//   → 404 → the one error handler (JSON, or an HTML page for browsers).
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { createAdminRouter } from './admin/admin-routes.ts';
@@ -23,6 +24,7 @@ import type { RedisClient } from './redis.ts';
 import { createSessions, type Sessions } from './sessions/index.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionRouter } from './sessions/session-routes.ts';
+import { configureViews, createPageRouter, createStaticRouter, pageLocals, renderErrorPage } from './web/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -63,11 +65,14 @@ export function createApp(deps: AppDeps): App {
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  configureViews(app, { cache: config.nodeEnv !== 'development' });
   app.use(createRequestLogger(logger));
   app.use(createRequestTimer(metrics));
   app.use(helmet());
   app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
+  app.use(createStaticRouter());
   app.use(createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds }));
+  app.use(pageLocals);
 
   const api = express.Router();
   api.use(requireJsonBody);
@@ -76,10 +81,11 @@ export function createApp(deps: AppDeps): App {
   api.use('/sessions', createSessionRouter(routeDeps));
   app.use('/api', api);
   app.use('/admin', createAdminRouter(routeDeps));
+  app.use(createPageRouter(routeDeps));
   app.get('/metrics', ...createMetricsHandlers(metrics, db, config.metricsToken));
 
   app.use(notFound);
-  app.use(createErrorHandler(logger));
+  app.use(createErrorHandler(logger, { renderPage: renderErrorPage }));
   return {
     app,
     sessions,

@@ -1,5 +1,5 @@
 // /admin (SPEC §5): every session, revocation, analytics and live events, for role `admin`.
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
@@ -9,9 +9,10 @@ import type { Sessions } from '../sessions/index.ts';
 import { HANDLE_PATTERN } from '../sessions/session-data.ts';
 import { recordEvents, revocationEvents } from '../sessions/session-history.ts';
 import { listUserSessions, toSessionView } from '../sessions/session-listing.ts';
-import { currentSessionHash, signedIn } from '../sessions/session-middleware.ts';
+import { currentSessionHash } from '../sessions/session-middleware.ts';
 import { readAnalytics, readSummary } from './analytics.ts';
 import { createEventStream } from './event-stream.ts';
+import { formBody, verifyCsrf } from '../web/index.ts';
 import { createRequireAdmin } from './require-admin.ts';
 import { findSessions, parseSessionQuery } from './session-query.ts';
 
@@ -36,7 +37,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     const [summary, page] = await Promise.all([readSummary(analyticsDeps), findSessions(db, query, new Date(now()))]);
     if (req.accepts(['html', 'json']) === 'html') {
       const analytics = await readAnalytics(analyticsDeps);
-      res.render('admin/sessions', { summary, ...page, filters: { email: query.email ?? '', userId: query.userId ?? '', limit: query.limit }, analytics, user: signedIn(req) });
+      res.render('admin/sessions', { summary, ...page, filters: { email: query.email ?? '', userId: query.userId ?? '', limit: query.limit }, analytics });
       return;
     }
     res.json({ summary, ...page });
@@ -50,13 +51,24 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     res.json({ sessions: entries.map((entry) => toSessionView(entry, currentSessionHash(req), sessions.lifetime)) });
   });
 
-  router.delete('/sessions/:id', async function revokeSession(req, res) {
+  /** Revokes any user's session by its public handle (404 for an unknown one). */
+  async function revokeByHandle(req: Request): Promise<void> {
     const handle = String(req.params.id);
     const row = HANDLE_PATTERN.test(handle) ? await db.session.findUnique({ where: { handle }, select: { idHash: true, userId: true } }) : null;
     if (!row) throw new AppError('not_found', 'No such session.');
     const removed = await sessions.revoker.revokeHashes([row.idHash], row.userId);
     await recordEvents(db, revocationEvents(requestContext(req), removed, null));
+  }
+
+  router.delete('/sessions/:id', async function revokeSession(req, res) {
+    await revokeByHandle(req);
     res.status(204).end();
+  });
+
+  // The dashboard's revoke buttons: an HTML form, so CSRF-checked, then back to the list.
+  router.post('/sessions/:id/revoke', formBody, verifyCsrf, async function revokeSessionForm(req, res) {
+    await revokeByHandle(req);
+    res.redirect(303, '/admin/sessions');
   });
 
   router.post('/users/:id/revoke-sessions', async function revokeUserSessions(req, res) {

@@ -9,6 +9,7 @@ import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
 import { requestContext } from '../http/request-context.ts';
 import { ipKeyGenerator, IPV6_SUBNET, type RateLimiting } from '../rate-limit/index.ts';
+import type { GuardState } from '../rate-limit/login-guard.ts';
 import { recordEvent } from '../sessions/session-history.ts';
 import { burnPasswordCheck } from './passwords.ts';
 
@@ -37,9 +38,7 @@ export class LoginProtection {
       await this.rateLimited(req, attempt.userId);
       throw new AppError('invalid_credentials', undefined, { retryAfterSeconds: retryAfterSeconds(state.lockedForMs) });
     }
-    const { accountFailures, ipFailures } = this.limits.challengeAfter;
-    const suspicious = (accountFailures > 0 && state.accountFailures >= accountFailures) || (ipFailures > 0 && state.ipFailures >= ipFailures);
-    if (!suspicious || (await this.limits.challenges.verify(attempt.altcha))) return;
+    if (!this.isSuspicious(state) || (await this.limits.challenges.verify(attempt.altcha))) return;
     this.activity.challengeIssued();
     await this.recordRateLimited(req, attempt.userId);
     throw new AppError('challenge_required', undefined, { extra: { challenge: await this.limits.challenges.create() } });
@@ -57,6 +56,16 @@ export class LoginProtection {
 
   async succeeded(attempt: LoginAttempt): Promise<void> {
     await this.limits.guard.reset(attempt.email);
+  }
+
+  /** Whether the next attempt for this email from this client must carry a solved challenge. */
+  async challengeRequired(req: Request, email: string): Promise<boolean> {
+    return this.isSuspicious(await this.limits.guard.state(email, ipKey(req)));
+  }
+
+  private isSuspicious(state: GuardState): boolean {
+    const { accountFailures, ipFailures } = this.limits.challengeAfter;
+    return (accountFailures > 0 && state.accountFailures >= accountFailures) || (ipFailures > 0 && state.ipFailures >= ipFailures);
   }
 
   private async rateLimited(req: Request, userId: string | null): Promise<void> {

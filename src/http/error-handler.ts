@@ -1,4 +1,5 @@
-// The one place errors become responses: `{"error":{"code","message"}}`, never a stack trace.
+// The one place errors become responses: `{"error":{"code","message"}}`, or an HTML page for
+// browsers (renderPage), never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.ts';
 import { isDependencyError } from '../dependency-errors.ts';
@@ -28,7 +29,23 @@ export function notFound(req: Request, _res: Response, next: NextFunction): void
   next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
 }
 
-export function createErrorHandler(logger: Logger) {
+/** The JSON API answers in JSON whatever the client accepts (SPEC §4: never HTML). */
+const API_PATH = /^\/api(\/|$)/;
+
+/**
+ * A page for browsers: outside /api, when HTML is asked for over JSON (browsers send
+ * `Accept: text/html,…`); a client with no preference (any type, or no Accept) gets JSON.
+ */
+export function wantsPage(req: Request): boolean {
+  return !API_PATH.test(req.path) && req.accepts(['json', 'html']) === 'html';
+}
+
+export interface ErrorHandlerOptions {
+  /** Answers a browser (see wantsPage) with an HTML page instead of the JSON error body. */
+  renderPage?: (req: Request, res: Response, error: AppError) => void;
+}
+
+export function createErrorHandler(logger: Logger, { renderPage }: ErrorHandlerOptions = {}) {
   return function errorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
     if (res.headersSent) return next(err);
     const known = toAppError(err);
@@ -44,6 +61,8 @@ export function createErrorHandler(logger: Logger) {
     else if (error.code === 'service_unavailable') log.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
     const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? DEPENDENCY_RETRY_AFTER_SECONDS : undefined);
     if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
-    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}), ...error.extra } });
+    res.status(error.status);
+    if (renderPage && wantsPage(req)) return renderPage(req, res, error);
+    res.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}), ...error.extra } });
   };
 }

@@ -8,6 +8,7 @@ export const ERRORS = {
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
   challenge_required: { status: 403, message: 'Solve the proof-of-work challenge and send its payload as `altcha`.' },
+  csrf_failed: { status: 403, message: 'This form has expired or was not sent from this site. Reload the page and try again.' },
   not_found: { status: 404, message: 'Not found.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
