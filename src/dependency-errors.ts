@@ -12,7 +12,7 @@ const DEPENDENCY_ERROR_NAMES = new Set([
   'DriverAdapterError',
 ]);
 const DEPENDENCY_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'P1001', 'P1002', 'P1008', 'P1017', '57P01', '57P03']);
-const DEPENDENCY_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|client is (closed|offline)|Can't reach database|Socket closed/i;
+const DEPENDENCY_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|client is (closed|offline)|Can't reach database|Socket closed|^OOM command not allowed/i;
 
 /** Redis or PostgreSQL being away: a 503 the client may retry, or a fallback, never a 500. */
 export function isDependencyError(err: unknown): boolean {
