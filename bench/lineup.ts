@@ -2,7 +2,7 @@
 import { applyMigrations } from '../src/migrations.ts';
 import { startApp, type AppProcess } from './children.ts';
 import type { Cleanup } from './cleanup.ts';
-import { createDatabases, databaseUrl, dropDatabases } from './postgres.ts';
+import { cloneDatabase, createDatabases, databaseUrl, dropDatabases } from './postgres.ts';
 import { startDedicatedRedis } from './redis-server.ts';
 import type { AppKey } from './results.ts';
 
@@ -111,12 +111,15 @@ export async function startLineup(keys: readonly AppKey[], options: LineupOption
   const withDatabase = keys.filter((key) => APP_PLANS[key].database !== undefined);
   const databaseUrls = new Map(withDatabase.map((key) => [key, databaseUrl(baseDatabaseUrl, databaseNameFor(runId, key))]));
   const extraDatabaseUrls = (options.extraMigratedDatabases ?? []).map((name) => databaseUrl(baseDatabaseUrl, name));
-  const allUrls = [...databaseUrls.values(), ...extraDatabaseUrls];
-  cleanup.add(() => dropDatabases(allUrls));
-  await createDatabases(allUrls);
   const migrated = [...withDatabase.filter((key) => APP_PLANS[key].migrated).map((key) => databaseUrls.get(key)!), ...extraDatabaseUrls];
-  log(`migrating ${migrated.length} database(s)`);
-  await Promise.all(migrated.map((url) => applyMigrations(url, { quiet: true })));
+  const plain = [...databaseUrls.values()].filter((url) => !migrated.includes(url));
+  cleanup.add(() => dropDatabases([...plain, ...migrated]));
+  await createDatabases([...plain, ...migrated.slice(0, 1)]);
+  if (migrated.length > 0) {
+    log(`migrating ${migrated.length} database(s)`);
+    await applyMigrations(migrated[0]!, { quiet: true });
+    for (const url of migrated.slice(1)) await cloneDatabase(migrated[0]!, url);
+  }
 
   log(`starting ${keys.join(', ')}`);
   const apps = new Map<AppKey, AppProcess>();

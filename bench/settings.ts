@@ -49,7 +49,7 @@ const QUICK: BenchSettings = {
   rounds: 2,
   windowSeconds: 3,
   warmupSeconds: 1,
-  memorySessions: 5_000,
+  memorySessions: 2_000,
   revokeSessions: 1_000,
   loginSeconds: 3,
   stormRounds: 1,
