@@ -19,20 +19,22 @@ export interface ListeningMessage {
 }
 
 /** What the parent can ask an app process (answered in apps/serve.ts). */
-export type AppRequest = { type: 'profile'; action: 'start' } | { type: 'profile'; action: 'stop'; file: string } | { type: 'cpu' };
+export type AppRequest = { type: 'profile'; action: 'start' } | { type: 'profile'; action: 'stop'; file: string } | { type: 'counters' };
 
-export interface AppReply {
-  type: 'profiled' | 'cpu';
-  /** user + system CPU time of the process so far, for 'cpu'. */
-  micros?: number;
+/** An app process's counters so far: CPU time (user + system) and HTTP requests it received. */
+export interface AppCounters {
+  cpuMicros: number;
+  requests: number;
 }
 
-function ask(app: AppProcess, request: AppRequest, replyType: AppReply['type']): Promise<AppReply> {
+export type AppReply = { type: 'profiled' } | ({ type: 'counters' } & AppCounters);
+
+function ask<T extends AppReply['type']>(app: AppProcess, request: AppRequest, replyType: T): Promise<Extract<AppReply, { type: T }>> {
   return new Promise((resolve) => {
     const done = (message: AppReply) => {
       if (message?.type !== replyType) return;
       app.child.off('message', done);
-      resolve(message);
+      resolve(message as Extract<AppReply, { type: T }>);
     };
     app.child.on('message', done);
     app.child.send(request);
@@ -44,9 +46,13 @@ export async function requestProfile(app: AppProcess, request: Extract<AppReques
   await ask(app, request, 'profiled');
 }
 
-/** CPU time (user + system, µs) the app process has used so far: steadier than req/s on a shared machine. */
-export async function cpuMicros(app: AppProcess): Promise<number> {
-  return (await ask(app, { type: 'cpu' }, 'cpu')).micros ?? Number.NaN;
+/**
+ * Counted inside the app: requests it actually handled (autocannon does not count those still
+ * in flight when it stops) and its CPU time, which is steadier than req/s on a shared machine.
+ */
+export async function appCounters(app: AppProcess): Promise<AppCounters> {
+  const { cpuMicros, requests } = await ask(app, { type: 'counters' }, 'counters');
+  return { cpuMicros, requests };
 }
 
 export async function startApp(name: string, entry: string, env: Record<string, string>, nodeOptions: string[] = []): Promise<AppProcess> {

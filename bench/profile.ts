@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, requestProfile } from './children.ts';
+import { appCounters, requestProfile } from './children.ts';
 import { Cleanup } from './cleanup.ts';
 import { profileShares, sharesReport, type CpuProfile } from './cpu-profile.ts';
 import { signIn, startLineup } from './lineup.ts';
@@ -35,9 +35,10 @@ async function main(cleanup: Cleanup, key: AppKey, seconds: number): Promise<voi
   await mkdir(PROFILES_DIR, { recursive: true });
   const file = `${PROFILES_DIR}${key}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
   await requestProfile(app, { type: 'profile', action: 'start' });
-  const cpuBefore = await cpuMicros(app);
+  const before = await appCounters(app);
   const sample = await load(seconds);
-  const cpuPerRequest = ((await cpuMicros(app)) - cpuBefore) / sample.requests;
+  const after = await appCounters(app);
+  const cpuPerRequest = (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests);
   await requestProfile(app, { type: 'profile', action: 'stop', file });
   console.log(`${key}: ${formatInteger(sample.rps)} req/s, ${formatInteger(cpuPerRequest)} µs CPU/req (profiler included), p99 ${sample.p99Ms} ms, ${sample.failures} failed, profiled for ${seconds} s\n`);
   console.log(sharesReport(profileShares(JSON.parse(await readFile(file, 'utf8')) as CpuProfile)));

@@ -24,7 +24,7 @@ export interface LoadSample {
   /** Non-2xx responses, connection errors and timeouts. */
   failures: number;
   seconds: number;
-  /** CPU time of the app process per 2xx response (µs), when measured. */
+  /** CPU time of the app process per request it handled (µs), when measured. */
   cpuMicrosPerRequest?: number;
 }
 
@@ -33,11 +33,11 @@ export interface AppResult {
   samples: LoadSample[];
   /** PostgreSQL transactions in the app's own database over the alternating phase, or null without one. */
   pgTransactions: number | null;
-  /** 2xx responses over the same span (warm-up included). */
+  /** Requests the app handled over the same span (warm-up included). */
   pgRequests: number;
   /** Redis calls per command over the measured windows (dedicated redis-server), or null without Redis. */
   redisCommands: Record<string, number> | null;
-  /** 2xx responses over the windows the Redis calls were counted in. */
+  /** Requests the app handled over the windows the Redis calls were counted in. */
   redisRequests: number;
 }
 

@@ -9,7 +9,7 @@ import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { Cleanup } from './cleanup.ts';
-import { cpuMicros } from './children.ts';
+import { appCounters } from './children.ts';
 import { APP_PLANS, databaseNameFor, signIn, startLineup, type Credentials, type Lineup } from './lineup.ts';
 import { runLoad } from './load.ts';
 import { measureArgon2, measureLogins, measureStorm } from './logins.ts';
@@ -86,17 +86,19 @@ async function throughputPhase(lineup: Lineup, cookies: Map<AppKey, string>, cle
     const result = results.get(key)!;
     const app = lineup.apps.get(key)!;
     const before = parseCommandCalls(await observer.info('commandstats'));
-    const cpuBefore = await cpuMicros(app);
+    const countersBefore = await appCounters(app);
     const sample = await runLoad({ url: `${app.baseUrl}/api/auth/me`, headers: { cookie: cookies.get(key)! }, seconds, connections: settings.connections });
     await sleep(PAUSE_AFTER_WINDOW_MS); // requests still in flight when autocannon stopped
-    sample.cpuMicrosPerRequest = perRequest((await cpuMicros(app)) - cpuBefore, sample.requests) ?? Number.NaN;
+    const countersAfter = await appCounters(app);
     const delta = commandDelta(before, parseCommandCalls(await observer.info('commandstats')));
-    result.pgRequests += sample.requests;
+    const handled = countersAfter.requests - countersBefore.requests;
+    sample.cpuMicrosPerRequest = perRequest(countersAfter.cpuMicros - countersBefore.cpuMicros, handled) ?? Number.NaN;
+    result.pgRequests += handled;
     if (!measured) return;
     result.samples.push(sample);
     if (result.redisCommands) {
       result.redisCommands = Object.fromEntries(addCounts(new Map(Object.entries(result.redisCommands)), delta));
-      result.redisRequests += sample.requests;
+      result.redisRequests += handled;
     }
   };
 

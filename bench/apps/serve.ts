@@ -17,6 +17,8 @@ export function serve(app: Express, close: () => Promise<void> = async () => und
     const { port } = server.address() as { port: number };
     process.send?.({ type: 'listening', port } satisfies ListeningMessage);
   });
+  let requests = 0;
+  server.on('request', () => requests++);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -31,9 +33,9 @@ export function serve(app: Express, close: () => Promise<void> = async () => und
   process.on('SIGTERM', () => void stop());
   process.on('disconnect', () => void stop());
   process.on('message', (message: AppRequest) => {
-    if (message?.type === 'cpu') {
+    if (message?.type === 'counters') {
       const { user, system } = process.cpuUsage();
-      process.send?.({ type: 'cpu', micros: user + system } satisfies AppReply);
+      process.send?.({ type: 'counters', cpuMicros: user + system, requests } satisfies AppReply);
     } else if (message?.type === 'profile') void profile(message);
   });
 }
