@@ -27,8 +27,9 @@ export interface BenchSettings {
 
 const FULL: BenchSettings = {
   quick: false,
-  rounds: 5,
-  windowSeconds: 10,
+  // Many short alternating windows: a burst of outside load then hits every app alike.
+  rounds: 8,
+  windowSeconds: 6,
   warmupSeconds: 3,
   connections: 32,
   memorySessions: 50_000,
