@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
+const ANSWER_TIMEOUT_MS = 30_000;
 
 export interface AppProcess {
   name: string;
@@ -30,9 +31,14 @@ export interface AppCounters {
 export type AppReply = { type: 'profiled' } | ({ type: 'counters' } & AppCounters);
 
 function ask<T extends AppReply['type']>(app: AppProcess, request: AppRequest, replyType: T): Promise<Extract<AppReply, { type: T }>> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      app.child.off('message', done);
+      reject(new Error(`${app.name}: no answer to ${request.type} within ${ANSWER_TIMEOUT_MS / 1000} s`));
+    }, ANSWER_TIMEOUT_MS);
     const done = (message: AppReply) => {
       if (message?.type !== replyType) return;
+      clearTimeout(timer);
       app.child.off('message', done);
       resolve(message as Extract<AppReply, { type: T }>);
     };
@@ -55,9 +61,9 @@ export async function appCounters(app: AppProcess): Promise<AppCounters> {
   return { cpuMicros, requests };
 }
 
-export async function startApp(name: string, entry: string, env: Record<string, string>, nodeOptions: string[] = []): Promise<AppProcess> {
+export async function startApp(name: string, entry: string, env: Record<string, string>): Promise<AppProcess> {
   const child = fork(fileURLToPath(new URL(`./apps/${entry}`, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...nodeOptions],
+    execArgv: ['--import', 'tsx'],
     env: { ...process.env, NODE_ENV: 'development', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -7,7 +7,7 @@ import type { AppReply, AppRequest, ListeningMessage } from '../children.ts';
 
 /** Requests whose connection is gone can still be running; they get this long to finish. */
 const DRAIN_MS = 2_000;
-/** Exit before the parent's SIGKILL, so that --cpu-prof still writes its profile. */
+/** Exit on our own, well before the parent's SIGKILL. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
 const within = (work: Promise<unknown>, ms: number) => Promise.race([work.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms))]);
