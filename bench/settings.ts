@@ -1,0 +1,66 @@
+// How long and how hard the benchmark runs: the full run, or BENCH_QUICK=1 for CI (informational).
+
+export interface BenchSettings {
+  quick: boolean;
+  /** Alternating rounds per app for GET /api/auth/me; each app gets one window per round. */
+  rounds: number;
+  windowSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  /** Sessions written for the Redis bytes-per-session measurement (each store). */
+  memorySessions: number;
+  /** Sessions of one user revoked at once. */
+  revokeSessions: number;
+  loginSeconds: number;
+  loginConnections: number;
+  /** GET /api/auth/me at a fixed rate, alone and during a login storm, alternately. */
+  stormRounds: number;
+  stormWindowSeconds: number;
+  /** The fixed rate of signed-in requests, as a share of the product's measured req/s. */
+  stormMeShareOfCapacity: number;
+  stormMeConnections: number;
+  /** In-process argon2id verifications timed (same parameters and concurrency as the product). */
+  argon2Verifications: number;
+  /** Self-stop: the whole run is aborted past this. */
+  deadlineSeconds: number;
+}
+
+const FULL: BenchSettings = {
+  quick: false,
+  // Many short alternating windows: a burst of outside load then hits every app alike.
+  rounds: 8,
+  windowSeconds: 6,
+  warmupSeconds: 3,
+  connections: 32,
+  memorySessions: 50_000,
+  revokeSessions: 10_000,
+  loginSeconds: 10,
+  loginConnections: 8,
+  stormRounds: 3,
+  stormWindowSeconds: 10,
+  stormMeShareOfCapacity: 0.25,
+  stormMeConnections: 16,
+  argon2Verifications: 100,
+  deadlineSeconds: 30 * 60,
+};
+
+const QUICK: BenchSettings = {
+  ...FULL,
+  quick: true,
+  rounds: 2,
+  windowSeconds: 3,
+  warmupSeconds: 1,
+  memorySessions: 2_000,
+  revokeSessions: 1_000,
+  loginSeconds: 3,
+  stormRounds: 1,
+  stormWindowSeconds: 3,
+  argon2Verifications: 20,
+  // Only a guard against a hang: a busy machine must not turn slowness into a failure.
+  deadlineSeconds: 8 * 60,
+};
+
+export function benchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const quick = env.BENCH_QUICK !== undefined && env.BENCH_QUICK !== '' && env.BENCH_QUICK !== '0';
+  return quick ? QUICK : FULL;
+}
