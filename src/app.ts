@@ -1,19 +1,30 @@
 // Builds the Express app from its dependencies. The middleware order, in one place:
-//   helmet → health checks → (for /api) JSON-only body parsing → express-session → routes
-//   → 404 → the one error handler.
+//   access log (request id) → request timer → helmet → health checks → static files
+//   → express-session → page locals → routes (/api: JSON-only bodies; /admin; pages; /metrics)
+//   → 404 → the one error handler (JSON, or an HTML page for browsers).
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { createAdminRouter } from './admin/admin-routes.ts';
+import { Activity } from './analytics/activity.ts';
+import { HourlyCounters } from './analytics/hourly-counters.ts';
+import { LiveEvents } from './analytics/live-events.ts';
 import { createAuthRouter } from './auth/auth-routes.ts';
+import { LoginProtection } from './auth/login-protection.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db.ts';
 import { createHealthRouter } from './health/health-routes.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
+import { createRequestLogger } from './http/request-logger.ts';
 import { requireJsonBody } from './http/require-json.ts';
 import type { Logger } from './logger.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { createMetricsHandlers, createRequestTimer } from './metrics/metrics-routes.ts';
+import { createRateLimiting, type RateLimiting } from './rate-limit/index.ts';
 import type { RedisClient } from './redis.ts';
 import { createSessions, type Sessions } from './sessions/index.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionRouter } from './sessions/session-routes.ts';
+import { configureViews, createPageRouter, createStaticRouter, pageLocals, renderErrorPage } from './web/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -28,31 +39,61 @@ export interface AppDeps {
 export interface App {
   app: Express;
   sessions: Sessions;
+  activity: Activity;
+  limits: RateLimiting;
+  /** Stops background work and closes connections the app opened itself. */
+  close: () => Promise<void>;
 }
 
 const JSON_BODY_LIMIT = '100kb';
+const PROBE_TIMEOUT_MS = 1_000;
 
 export function createApp(deps: AppDeps): App {
   const { config, redis, db, logger } = deps;
   const now = deps.now ?? Date.now;
-  const sessions = createSessions(config, redis, db, logger, now);
-  const routeDeps = { db, sessions, isProduction: config.isProduction, now };
+  const metrics = new Metrics({
+    redisUp: () => redis.isReady,
+    postgresUp: () =>
+      Promise.race([db.$queryRaw`SELECT 1`.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, PROBE_TIMEOUT_MS, false))]).catch(() => false),
+  });
+  const activity = new Activity(new HourlyCounters(redis, config.redisKeyPrefix, now, logger), new LiveEvents(redis, config.redisKeyPrefix, logger), metrics, now);
+  const sessions = createSessions(config, redis, db, activity, logger, now);
+  const limits = createRateLimiting(config, redis, activity, now, logger);
+  const loginProtection = new LoginProtection(limits, activity, db);
+  const routeDeps = { db, redis, sessions, limits, loginProtection, activity, isProduction: config.isProduction, now };
 
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  configureViews(app, { cache: config.nodeEnv !== 'development' });
+  app.use(createRequestLogger(logger));
+  app.use(createRequestTimer(metrics));
   app.use(helmet());
   app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
+  app.use(createStaticRouter());
+  app.use(createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds }));
+  app.use(pageLocals);
 
   const api = express.Router();
   api.use(requireJsonBody);
   api.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
-  api.use(createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds }));
   api.use('/auth', createAuthRouter(routeDeps));
   api.use('/sessions', createSessionRouter(routeDeps));
   app.use('/api', api);
+  app.use('/admin', createAdminRouter(routeDeps));
+  app.use(createPageRouter(routeDeps));
+  app.get('/metrics', ...createMetricsHandlers(metrics, db, config.metricsToken));
 
   app.use(notFound);
-  app.use(createErrorHandler(logger));
-  return { app, sessions };
+  app.use(createErrorHandler(logger, { renderPage: renderErrorPage }));
+  return {
+    app,
+    sessions,
+    activity,
+    limits,
+    close: async () => {
+      await sessions.maintenance.stop();
+      await activity.live.close();
+    },
+  };
 }

@@ -11,6 +11,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   isProduction: boolean;
   port: number;
+  /** Address to listen on; undefined means every interface (what a container needs). */
+  host: string | undefined;
   databaseUrl: string;
   redisUrl: string;
   redisPassword: string | undefined;
@@ -25,7 +27,19 @@ export interface Config {
   trustProxy: boolean | number | string[];
   rateLimitWindowMs: number;
   rateLimitMax: number;
+  /** Per-account (per normalized email) failed-login throttle; see rate-limit/login-guard.ts. */
+  accountMaxFailures: number;
+  accountFailureWindowMs: number;
+  accountLockBaseMs: number;
+  accountLockMaxMs: number;
+  /** Proof-of-work (ALTCHA) required after this many recent failures for an account / an IP. */
+  challengeAfterAccountFailures: number;
+  challengeAfterIpFailures: number;
+  challengeCost: number;
+  challengeMaxNumber: number;
   logLevel: string;
+  /** When set, GET /metrics also accepts `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +74,7 @@ const DAY_SECONDS = 86_400;
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }).default('development'),
   PORT: wholeNumber(0, 65_535).default(3000),
+  HOST: z.string().trim().regex(/^[\w.:-]{1,253}$/, 'expected an IP address or host name, like 127.0.0.1 or ::').optional(),
   DATABASE_URL: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://user:password@host:5432/dbname').default(DEFAULT_DATABASE_URL),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379 or rediss://host:6380').default('redis://localhost:6379'),
   REDIS_PASSWORD: z.string().optional(),
@@ -71,6 +86,15 @@ const schema = z.object({
   TRUST_PROXY: z.string().default('false'),
   RATE_LIMIT_WINDOW_MS: wholeNumber(1000, DAY_SECONDS * 1000).default(60_000),
   RATE_LIMIT_MAX: wholeNumber(1, 1_000_000).default(100),
+  ACCOUNT_MAX_FAILURES: wholeNumber(1, 1000).default(5),
+  ACCOUNT_FAILURE_WINDOW_MS: wholeNumber(1000, DAY_SECONDS * 1000).default(15 * 60_000),
+  ACCOUNT_LOCK_BASE_MS: wholeNumber(100, DAY_SECONDS * 1000).default(60_000),
+  ACCOUNT_LOCK_MAX_MS: wholeNumber(100, 7 * DAY_SECONDS * 1000).default(60 * 60_000),
+  CHALLENGE_AFTER_ACCOUNT_FAILURES: wholeNumber(0, 1000).default(3),
+  CHALLENGE_AFTER_IP_FAILURES: wholeNumber(0, 1_000_000).default(10),
+  CHALLENGE_COST: wholeNumber(1, 1_000_000).default(5000),
+  CHALLENGE_MAX_NUMBER: wholeNumber(2, 10_000_000).default(10_000),
+  METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
 
@@ -109,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'settings');
       const raw = env[name];
-      problems.push(`${name}: ${issue.message}${raw === undefined ? '' : ` (got "${name.includes('URL') ? '<hidden>' : raw}")`}`);
+      problems.push(`${name}: ${issue.message}${raw === undefined ? '' : ` (got "${/URL|TOKEN|SECRET|PASSWORD/.test(name) ? '<hidden>' : raw}")`}`);
     }
     throw new ConfigError(problems);
   }
@@ -123,12 +147,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch {
     problems.push(`TRUST_PROXY: expected false, true, a hop count, or a comma-separated list of IPs/CIDRs/loopback/linklocal/uniquelocal (got "${s.TRUST_PROXY}")`);
   }
+  if (s.ACCOUNT_LOCK_MAX_MS < s.ACCOUNT_LOCK_BASE_MS) problems.push('ACCOUNT_LOCK_MAX_MS: must be at least ACCOUNT_LOCK_BASE_MS');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     nodeEnv: s.NODE_ENV,
     isProduction,
     port: s.PORT,
+    host: s.HOST,
     databaseUrl: s.DATABASE_URL,
     redisUrl: s.REDIS_URL,
     redisPassword: s.REDIS_PASSWORD,
@@ -141,7 +167,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy,
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_MS,
     rateLimitMax: s.RATE_LIMIT_MAX,
+    accountMaxFailures: s.ACCOUNT_MAX_FAILURES,
+    accountFailureWindowMs: s.ACCOUNT_FAILURE_WINDOW_MS,
+    accountLockBaseMs: s.ACCOUNT_LOCK_BASE_MS,
+    accountLockMaxMs: s.ACCOUNT_LOCK_MAX_MS,
+    challengeAfterAccountFailures: s.CHALLENGE_AFTER_ACCOUNT_FAILURES,
+    challengeAfterIpFailures: s.CHALLENGE_AFTER_IP_FAILURES,
+    challengeCost: s.CHALLENGE_COST,
+    challengeMaxNumber: s.CHALLENGE_MAX_NUMBER,
     logLevel: s.LOG_LEVEL,
+    metricsToken: s.METRICS_TOKEN,
   };
 }
 

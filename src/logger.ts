@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -12,11 +12,14 @@ export const REDACT_PATHS = [
   '*.newPassword',
   'req.headers.cookie',
   'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
   'sid',
   'sessionId',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** JSON lines to stdout, or to `destination` (tests read what is logged). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }

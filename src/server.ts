@@ -9,6 +9,10 @@ import { connectRedis, createRedisClient } from './redis.ts';
 
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
+/** After the drain, how long anything still open may keep the process from ending. */
+const EXIT_FALLBACK_MS = 1_000;
+/** How often, while draining, keep-alive connections that have gone idle are closed. */
+const IDLE_SWEEP_MS = 100;
 
 function loadConfigOrExit(): Config {
   loadEnvFile();
@@ -42,29 +46,43 @@ try {
 }
 
 let accepting = true;
-const { app, sessions } = createApp({ config, redis, db, logger, isAccepting: () => accepting });
-sessions.maintenance.start();
+const built = createApp({ config, redis, db, logger, isAccepting: () => accepting });
+built.sessions.maintenance.start();
 
-const server = app.listen(config.port, () => {
-  logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
+// No HOST: every interface (a container's port mapping needs that); HOST=127.0.0.1 for local runs.
+const server = built.app.listen({ port: config.port, host: config.host }, (err?: Error) => {
+  if (err) {
+    console.error(`startup: cannot listen on ${config.host ?? '*'}:${config.port}: ${err.message}`);
+    process.exit(1);
+  }
+  const { address, port } = server.address() as AddressInfo;
+  logger.info({ address, port }, 'listening');
 });
 
 async function shutdown(signal: string): Promise<void> {
   if (!accepting) return;
   accepting = false;
+  // close() stops accepting (before the line below, so the line means it) and ends idle
+  // keep-alive connections once; a connection whose request finishes later would otherwise stay
+  // open until the client's keep-alive timeout, hence the sweep.
+  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   logger.info({ signal }, 'shutting down: finishing in-flight requests');
-  const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-  forced.unref();
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
+  const forced = setTimeout(() => {
+    logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'in-flight requests still running: closing their connections');
+    server.closeAllConnections();
+  }, SHUTDOWN_GRACE_MS);
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  await drained;
   clearTimeout(forced);
-  await sessions.maintenance.stop();
+  clearInterval(sweep);
+  await built.close();
   await redis.close().catch(() => undefined);
   await db.$disconnect().catch(() => undefined);
   logger.info('stopped');
-  process.exit(0);
+  // pino writes stdout asynchronously, and process.exit() now could reorder or drop the last
+  // lines: let the process end by itself once they are out, or exit anyway after a moment.
+  process.exitCode = 0;
+  setTimeout(() => process.exit(0), EXIT_FALLBACK_MS).unref();
 }
 
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

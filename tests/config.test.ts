@@ -64,6 +64,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
   });
 
+  it('listens on every interface unless HOST names an address', () => {
+    expect(loadConfig({}).host).toBeUndefined();
+    expect(loadConfig({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '::' }).host).toBe('::');
+    expect(problemsOf({ HOST: 'not a host' })).toEqual([expect.stringMatching(/^HOST: expected an IP address or host name/)]);
+  });
+
   it('never echoes a URL (it may hold a password) in a problem', () => {
     const problems = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems[0]).toContain('DATABASE_URL');

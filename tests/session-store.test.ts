@@ -157,7 +157,7 @@ describe('expiry', () => {
       expect(await short.redis.exists(`${short.prefix}sess:${hashOf(cookie)}`)).toBe(0);
       expect((await agent.get('/api/auth/me')).status).toBe(401);
       expect(await short.redis.exists(`${short.prefix}sess:${hashOf(cookie)}`)).toBe(0);
-      expect(await short.sessions.maintenance.sweepExpired()).toBeGreaterThanOrEqual(1);
+      expect(await short.sessions.maintenance.sweepExpired(0)).toBeGreaterThanOrEqual(1);
       expect(await short.db.session.findUnique({ where: { idHash: hashOf(cookie) } })).toBeNull();
     } finally {
       await short.close();

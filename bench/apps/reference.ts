@@ -19,6 +19,7 @@ export function benchAuth(nowMs: number, userAgent: string | null): SessionAuth 
     absoluteExpiresAt: nowMs + SESSION_TTL_MS,
     ip: '127.0.0.1',
     userAgent,
+    verifiedAt: nowMs,
   };
 }
 

@@ -1,50 +1,31 @@
 // /api/auth: register, login, logout, logout-all, me, password (SPEC §4).
 import { Router } from 'express';
-import type { Db } from '../db.ts';
-import { AppError } from '../http/errors.ts';
-import { requestContext } from '../http/request-context.ts';
-import type { Sessions } from '../sessions/index.ts';
+import type { RateLimiting } from '../rate-limit/index.ts';
 import { expiresAt } from '../sessions/session-data.ts';
-import { recordEvent, recordEvents, revocationEvents } from '../sessions/session-history.ts';
-import { clearSessionCookie, currentSessionHash, destroySession, requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
-import { changePasswordBody, loginBody, parseBody, registerBody } from './auth-schemas.ts';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
-import { startSession } from './sign-in.ts';
-import { createUser, findUserByEmail, findUserById, setPasswordHash, toSessionUser } from './users.ts';
+import { clearSessionCookie, requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
+import { AuthActions, type AuthActionDeps } from './auth-actions.ts';
 
-export interface AuthRouteDeps {
-  db: Db;
-  sessions: Sessions;
+export interface AuthRouteDeps extends AuthActionDeps {
+  limits: RateLimiting;
   isProduction: boolean;
-  now: () => number;
 }
 
-export function createAuthRouter({ db, sessions, isProduction, now }: AuthRouteDeps): Router {
+export function createAuthRouter(deps: AuthRouteDeps): Router {
+  const { sessions, limits, isProduction } = deps;
+  const actions = new AuthActions(deps);
   const router = Router();
+  const { ipLimiter } = limits;
 
-  router.post('/register', async function register(req, res) {
-    const body = parseBody(registerBody, req.body);
-    const user = await createUser(db, { email: body.email, name: body.name, passwordHash: await hashPassword(body.password) });
-    const auth = await startSession(req, user, sessions.lifetime, now());
-    await recordEvents(db, [
-      { type: 'registered', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
-      { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
-    ]);
-    res.status(201).json({ user });
+  router.get('/challenge', ipLimiter, async function challenge(_req, res) {
+    res.set('Cache-Control', 'no-store').json(await limits.challenges.create());
   });
 
-  router.post('/login', async function login(req, res) {
-    const body = parseBody(loginBody, req.body);
-    const row = await findUserByEmail(db, body.email);
-    const ok = row ? await verifyPassword(row.passwordHash, body.password) : await burnPasswordCheck(body.password);
-    if (!row || !ok) {
-      await recordEvent(db, { type: 'login_failed', userId: row?.id ?? null, ...requestContext(req) });
-      throw new AppError('invalid_credentials');
-    }
-    const user = toSessionUser(row);
-    const auth = await startSession(req, user, sessions.lifetime, now());
-    await recordEvent(db, { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) });
-    res.json({ user });
+  router.post('/register', ipLimiter, async function register(req, res) {
+    res.status(201).json({ user: await actions.register(req, req.body) });
+  });
+
+  router.post('/login', ipLimiter, async function login(req, res) {
+    res.json({ user: await actions.login(req, req.body) });
   });
 
   router.get('/me', requireSignedIn, function me(req, res) {
@@ -61,40 +42,19 @@ export function createAuthRouter({ db, sessions, isProduction, now }: AuthRouteD
   });
 
   router.post('/logout', requireSignedIn, async function logout(req, res) {
-    const auth = signedIn(req);
-    await destroySession(req);
-    await recordEvent(db, { type: 'logout', userId: auth.user.id, sessionHandle: auth.handle, ...requestContext(req) });
+    await actions.logout(req);
     clearSessionCookie(res, isProduction);
     res.status(204).end();
   });
 
   router.post('/logout-all', requireSignedIn, async function logoutAll(req, res) {
-    const auth = signedIn(req);
-    const ownHash = currentSessionHash(req);
-    const removed = await sessions.revoker.revokeAllForUser(auth.user.id, null);
-    await destroySession(req);
-    await recordEvents(db, revocationEvents(requestContext(req), removed, ownHash));
+    const revoked = await actions.logoutEverywhere(req);
     clearSessionCookie(res, isProduction);
-    res.json({ revoked: removed.length });
+    res.json({ revoked });
   });
 
-  router.post('/password', requireSignedIn, async function changePassword(req, res) {
-    const auth = signedIn(req);
-    const body = parseBody(changePasswordBody, req.body);
-    const row = await findUserById(db, auth.user.id);
-    if (!row) throw new AppError('unauthenticated');
-    if (!(await verifyPassword(row.passwordHash, body.currentPassword))) {
-      throw new AppError('validation_failed', 'The current password is incorrect.', { currentPassword: 'is incorrect' });
-    }
-    await setPasswordHash(db, row.id, await hashPassword(body.newPassword));
-    const removed = await sessions.revoker.revokeAllForUser(row.id, currentSessionHash(req));
-    // This session continues under a new id (and handle), so a stolen copy of the old cookie is dead too.
-    const next = await startSession(req, toSessionUser(row), sessions.lifetime, now());
-    await recordEvents(db, [
-      { type: 'password_changed', userId: row.id, sessionHandle: next.handle, ...requestContext(req) },
-      ...revocationEvents(requestContext(req), removed, null),
-    ]);
-    res.json({ user: next.user, revoked: removed.length });
+  router.post('/password', ipLimiter, requireSignedIn, async function changePassword(req, res) {
+    res.json(await actions.changePassword(req, req.body));
   });
 
   return router;

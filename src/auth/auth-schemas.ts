@@ -38,6 +38,8 @@ export const registerBody = z.object({ email, password, name: name.optional() })
 export const loginBody = z.object({
   email: text().trim().toLowerCase().max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENGTH} characters`),
   password: text().min(1, 'is required').max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  /** A solved proof-of-work challenge, when the server asked for one. */
+  altcha: z.string().max(10_000).optional(),
 });
 
 export const changePasswordBody = z.object({
@@ -54,5 +56,5 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
     const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
     details[field] ??= issue.message;
   }
-  throw new AppError('validation_failed', 'Some fields are not valid.', details);
+  throw new AppError('validation_failed', 'Some fields are not valid.', { details });
 }

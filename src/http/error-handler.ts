@@ -1,6 +1,8 @@
-// The one place errors become responses: `{"error":{"code","message"}}`, never a stack trace.
+// The one place errors become responses: `{"error":{"code","message"}}`, or an HTML page for
+// browsers (renderPage), never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.ts';
+import { isDependencyError } from '../dependency-errors.ts';
 import { AppError } from './errors.ts';
 
 /** body-parser's error types, mapped to ours. */
@@ -13,27 +15,7 @@ const BODY_PARSER_ERRORS: Record<string, AppError> = {
   'request.aborted': new AppError('validation_failed', 'The request was aborted.'),
 };
 
-const DEPENDENCY_ERROR_NAMES = new Set([
-  'ClientClosedError',
-  'ClientOfflineError',
-  'SocketClosedUnexpectedlyError',
-  'ConnectionTimeoutError',
-  'ReconnectStrategyError',
-  'SocketTimeoutError',
-  'PrismaClientInitializationError',
-  'DriverAdapterError',
-]);
-const DEPENDENCY_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'P1001', 'P1002', 'P1008', 'P1017', '57P01', '57P03']);
-const DEPENDENCY_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|client is (closed|offline)|Can't reach database|Socket closed/i;
-
-/** Redis or PostgreSQL being away is a 503 the client may retry, not a bug (500). */
-export function isDependencyError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (DEPENDENCY_ERROR_NAMES.has(e.name) || (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) || DEPENDENCY_MESSAGE.test(e.message)) return true;
-  }
-  return false;
-}
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
@@ -47,19 +29,40 @@ export function notFound(req: Request, _res: Response, next: NextFunction): void
   next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
 }
 
-export function createErrorHandler(logger: Logger) {
+/** The JSON API answers in JSON whatever the client accepts (SPEC §4: never HTML). */
+const API_PATH = /^\/api(\/|$)/;
+
+/**
+ * A page for browsers: outside /api, when HTML is asked for over JSON (browsers send
+ * `Accept: text/html,…`); a client with no preference (any type, or no Accept) gets JSON.
+ */
+export function wantsPage(req: Request): boolean {
+  return !API_PATH.test(req.path) && req.accepts(['json', 'html']) === 'html';
+}
+
+export interface ErrorHandlerOptions {
+  /** Answers a browser (see wantsPage) with an HTML page instead of the JSON error body. */
+  renderPage?: (req: Request, res: Response, error: AppError) => void;
+}
+
+export function createErrorHandler(logger: Logger, { renderPage }: ErrorHandlerOptions = {}) {
   return function errorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
     if (res.headersSent) return next(err);
     const known = toAppError(err);
     const error = known ?? new AppError('internal_error');
+    // req.log carries the request id (set by the access log); tests may mount routes without it.
+    const log = req.log ?? logger;
     if (!known) {
       // The stack stays out of the default log level: it can carry request data.
       const { name, message, stack } = err instanceof Error ? err : { name: typeof err, message: String(err), stack: undefined };
-      logger.error({ err: { name, message }, method: req.method, path: req.path }, 'unhandled error');
-      logger.debug({ stack }, 'unhandled error stack');
+      log.error({ err: { name, message }, method: req.method, path: req.path }, 'unhandled error');
+      log.debug({ stack }, 'unhandled error stack');
     }
-    else if (error.code === 'service_unavailable') logger.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
-    if (error.status === 503) res.set('Retry-After', '5');
-    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+    else if (error.code === 'service_unavailable') log.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
+    const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? DEPENDENCY_RETRY_AFTER_SECONDS : undefined);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
+    res.status(error.status);
+    if (renderPage && wantsPage(req)) return renderPage(req, res, error);
+    res.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}), ...error.extra } });
   };
 }

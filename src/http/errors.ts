@@ -7,6 +7,8 @@ export const ERRORS = {
   unauthenticated: { status: 401, message: 'You are not signed in.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  challenge_required: { status: 403, message: 'Solve the proof-of-work challenge and send its payload as `altcha`.' },
+  csrf_failed: { status: 403, message: 'This form has expired or was not sent from this site. Reload the page and try again.' },
   not_found: { status: 404, message: 'Not found.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
@@ -18,16 +20,31 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+export interface AppErrorOptions {
+  /** Per-field messages, for `validation_failed`. */
+  details?: Record<string, string>;
+  /** Sent as the Retry-After header. */
+  retryAfterSeconds?: number;
+  /** More fields for the error body (e.g. the challenge to solve). */
+  extra?: Record<string, unknown>;
+}
+
 export class AppError extends Error {
   readonly status: number;
+  readonly details: Record<string, string> | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly extra: Record<string, unknown> | undefined;
 
   constructor(
     readonly code: ErrorCode,
     message: string = ERRORS[code].message,
-    readonly details?: Record<string, string>,
+    options: AppErrorOptions = {},
   ) {
     super(message);
     this.name = 'AppError';
     this.status = ERRORS[code].status;
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.extra = options.extra;
   }
 }

@@ -1,26 +1,34 @@
 // The express-session store: connect-redis's RedisStore, keyed by a SHA-256 of the session id
 // and mirrored in PostgreSQL.
 //
-//   read   get():    Redis GET (the only command on a normal request); on a miss, the row in
-//                    PostgreSQL is checked and, if live, put back into Redis with the user's
-//                    other live sessions (Redis lost data; heal that user at once).
-//   write  set():    Redis (entry + per-user index, one script call) and the row.
+//   read   get():    one Redis MGET (the session and the revalidation epoch): the only command
+//                    on a normal request. A miss asks PostgreSQL: a live row is put back into
+//                    Redis with the user's other live sessions (Redis lost data). While Redis is
+//                    unreachable, sessions are read from PostgreSQL instead.
+//   write  set():    a new session's row first (the truth), then Redis (entry + indexes, one
+//                    script call); a changed session: Redis, then its row (update only).
 //          touch():  at most once per touch interval: Redis entry rewritten with the new
 //                    `lastSeenAt` and TTL; the row follows through the write-behind queue.
 //   revoke destroy(): see session-revoker.ts.
+//
+// After a Redis outage each instance moves `valid-since` forward: entries last verified before
+// it are checked against their row once, so a revocation that reached PostgreSQL but not Redis
+// during the outage still holds.
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
+import type { Activity } from '../analytics/activity.ts';
+import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { PutMode, PutResult, SessionCache } from './session-cache.ts';
-import { expiresAt, hashSessionId, isExpired, isTouchDue, type Lifetime, type SessionAuth } from './session-data.ts';
+import { expiresAt, hashSessionId, isExpired, isNewSession, isTouchDue, type Lifetime, type SessionAuth } from './session-data.ts';
 import type { SessionRecords } from './session-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
 
 type Callback = (err?: unknown, data?: any) => void;
 
-/** A session with no one signed in (nothing stores one yet) lives in Redis only, briefly. */
+/** A session with no one signed in (a CSRF token before login) lives in Redis only, briefly. */
 const ANONYMOUS_TTL_SECONDS = 3600;
 
 export interface MirroredStoreDeps {
@@ -32,6 +40,7 @@ export interface MirroredStoreDeps {
   lifetime: Lifetime;
   now: () => number;
   logger: Logger;
+  activity: Activity;
 }
 
 function settle<T>(work: Promise<T>, cb?: Callback): Promise<T | undefined> {
@@ -90,14 +99,38 @@ export class MirroredSessionStore extends RedisStore {
     return settle(Promise.reject(new Error('MirroredSessionStore.all scans the keyspace; not supported')), cb);
   }
 
+  /** Runs a Redis step; if Redis is away, says so (undefined) instead of failing the request. */
+  private async redis<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
+    if (!this.deps.cache.available) return undefined;
+    try {
+      return await step();
+    } catch (err) {
+      if (!isDependencyError(err)) throw err;
+      this.deps.logger.warn({ err: (err as Error).message, step: what }, 'Redis unavailable; continuing with PostgreSQL');
+      return undefined;
+    }
+  }
+
   private async readSession(hash: string): Promise<SessionData | null> {
-    const sess = (await super.get(hash)) as SessionData | null;
-    if (!sess) return this.restoreSession(hash);
-    if (sess.auth && isExpired(sess.auth, this.deps.lifetime, this.deps.now())) {
-      await this.deps.revoker.revokeHashes([hash], sess.auth.user.id);
+    const entry = await this.redis('read', () => this.deps.cache.read(hash));
+    if (!entry) return this.readFromDatabase(hash);
+    this.deps.activity.cacheLookup(entry.raw !== null);
+    if (entry.raw === null) return this.restoreSession(hash);
+    const sess = (await this.serializer.parse(entry.raw)) as SessionData;
+    if (!sess.auth) return sess;
+    if (isExpired(sess.auth, this.deps.lifetime, this.deps.now())) {
+      await this.deps.revoker.revokeHashes([hash], sess.auth.user.id, 'expired');
       return null;
     }
+    if ((sess.auth.verifiedAt ?? 0) < entry.validSince) return this.revalidate(hash, sess, sess.auth);
     return sess;
+  }
+
+  /** Degraded read while Redis is away: the row, as is (nothing is written back). */
+  private async readFromDatabase(hash: string): Promise<SessionData | null> {
+    this.deps.activity.cacheLookup(false);
+    const row = await this.deps.records.findLive(hash, new Date(this.deps.now()));
+    return row ? withLastSeen(row.data, row.lastSeenAt) : null;
   }
 
   /** Redis has no entry: PostgreSQL decides whether the session still lives. */
@@ -111,45 +144,64 @@ export class MirroredSessionStore extends RedisStore {
     }
     const siblings = await records.findLiveForUser(row.userId, new Date(now()));
     for (const sibling of siblings) {
-      const data = withLastSeen(sibling.data, sibling.lastSeenAt);
+      const data = withLastSeen(sibling.data, sibling.lastSeenAt, now());
       if (data.auth) await this.putAuthenticated(sibling.idHash, data, data.auth, 'restore');
     }
     this.deps.logger.info({ userId: row.userId, restored: siblings.length }, 'sessions restored into Redis from PostgreSQL');
-    return withLastSeen(row.data, row.lastSeenAt);
+    return withLastSeen(row.data, row.lastSeenAt, now());
+  }
+
+  /** The entry predates the last outage: keep it only if its row still exists. */
+  private async revalidate(hash: string, sess: SessionData, auth: SessionAuth): Promise<SessionData | null> {
+    let row;
+    try {
+      row = await this.deps.records.findLive(hash, new Date(this.deps.now()));
+    } catch (err) {
+      if (!isDependencyError(err)) throw err;
+      return sess; // PostgreSQL away too: trust Redis for now, check again on the next request
+    }
+    if (!row) {
+      await this.deps.revoker.revokeHashes([hash], auth.user.id);
+      return null;
+    }
+    auth.verifiedAt = this.deps.now();
+    await this.redis('revalidate', () => this.putAuthenticated(hash, sess, auth, 'touch'));
+    return sess;
   }
 
   private async writeSession(hash: string, sess: SessionData): Promise<void> {
     const auth = sess.auth;
     if (!auth) {
-      await super.set(hash, sess);
+      // Nothing to lose but a CSRF token: without Redis it is simply not kept.
+      await this.redis('anonymous write', () => super.set(hash, sess));
       return;
     }
-    const result = await this.putAuthenticated(hash, sess, auth, 'write');
-    if (result === 'blocked') return; // revoked while this request ran: stay revoked
     const expiry = expiresAt(auth, this.deps.lifetime);
-    try {
-      if (result === 'created') await this.deps.records.upsert(hash, auth, sess, expiry);
-      else if (!(await this.deps.records.update(hash, auth, sess, expiry))) {
-        // The row is gone (revoked elsewhere): PostgreSQL is the truth, so drop the entry.
-        await this.deps.revoker.revokeHashes([hash], auth.user.id);
-      }
-    } catch (err) {
-      // Never leave a session in Redis that PostgreSQL does not know about.
-      if (result === 'created') await this.deps.cache.discard(hash, auth.user.id).catch(() => undefined);
-      throw err;
+    if (isNewSession(sess)) {
+      // The row first: a session exists once PostgreSQL has it. If Redis is away, the first
+      // request after it returns restores the entry from this row.
+      await this.deps.records.upsert(hash, auth, sess, expiry);
+      await this.redis('write', () => this.putAuthenticated(hash, sess, auth, 'write'));
+      return;
+    }
+    const result = await this.redis('write', () => this.putAuthenticated(hash, sess, auth, 'write'));
+    if (result === 'blocked') return; // revoked while this request ran: stay revoked
+    if (!(await this.deps.records.update(hash, auth, sess, expiry))) {
+      // The row is gone (revoked elsewhere): PostgreSQL is the truth, so drop the entry.
+      await this.deps.revoker.revokeHashes([hash], auth.user.id);
     }
   }
 
   private async refreshSession(hash: string, sess: SessionData): Promise<void> {
     const auth = sess.auth;
     if (!auth) {
-      await super.touch(hash, sess);
+      await this.redis('anonymous touch', () => super.touch(hash, sess));
       return;
     }
     const nowMs = this.deps.now();
     if (!isTouchDue(auth, this.deps.lifetime, nowMs)) return;
     auth.lastSeenAt = nowMs;
-    const result = await this.putAuthenticated(hash, sess, auth, 'touch');
+    const result = await this.redis('touch', () => this.putAuthenticated(hash, sess, auth, 'touch'));
     if (result !== 'blocked') this.deps.lastSeen.enqueue({ hash, lastSeenAt: nowMs, expiresAt: expiresAt(auth, this.deps.lifetime) });
   }
 
@@ -164,7 +216,9 @@ export class MirroredSessionStore extends RedisStore {
   }
 }
 
-function withLastSeen(data: SessionData, lastSeenAt: Date): SessionData {
+/** The row's data with its (write-behind) lastSeenAt, and `verifiedAt` when it is written back. */
+function withLastSeen(data: SessionData, lastSeenAt: Date, verifiedAt?: number): SessionData {
   if (!data.auth) return data;
-  return { ...data, auth: { ...data.auth, lastSeenAt: Math.max(data.auth.lastSeenAt, lastSeenAt.getTime()) } };
+  const auth = { ...data.auth, lastSeenAt: Math.max(data.auth.lastSeenAt, lastSeenAt.getTime()) };
+  return { ...data, auth: verifiedAt === undefined ? auth : { ...auth, verifiedAt } };
 }

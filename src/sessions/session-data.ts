@@ -20,12 +20,29 @@ export interface SessionAuth {
   absoluteExpiresAt: number;
   ip: string | null;
   userAgent: string | null;
+  /** When this copy was last known to agree with PostgreSQL (written or checked against its row). */
+  verifiedAt: number;
 }
 
 declare module 'express-session' {
   interface SessionData {
     auth?: SessionAuth;
   }
+}
+
+/**
+ * Marks a session object as just created (sign-in), so the store writes its row with an INSERT
+ * rather than an UPDATE. A symbol: JSON (Redis, the row, express-session's change detection)
+ * never sees it.
+ */
+export const NEW_SESSION = Symbol('new session');
+
+export function markNewSession(session: object): void {
+  (session as Record<symbol, boolean>)[NEW_SESSION] = true;
+}
+
+export function isNewSession(session: object): boolean {
+  return (session as Record<symbol, boolean>)[NEW_SESSION] === true;
 }
 
 export interface Lifetime {

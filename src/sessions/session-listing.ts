@@ -3,6 +3,7 @@
 import type { SessionData } from 'express-session';
 import { describeDevice, type Device } from './device.ts';
 import type { SessionCache } from './session-cache.ts';
+import type { SessionRecords } from './session-records.ts';
 import { expiresAt, type Lifetime } from './session-data.ts';
 
 export interface SessionView {
@@ -21,7 +22,12 @@ export interface SessionEntry {
   data: SessionData;
 }
 
-export async function listUserSessions(cache: SessionCache, userId: string, nowMs: number): Promise<SessionEntry[]> {
+/** From the per-user index in Redis; from the rows while Redis is unreachable. */
+export async function listUserSessions(cache: SessionCache, records: SessionRecords, userId: string, nowMs: number): Promise<SessionEntry[]> {
+  if (!cache.available) {
+    const rows = await records.findLiveForUser(userId, new Date(nowMs));
+    return rows.map((row) => ({ hash: row.idHash, data: row.data }));
+  }
   const stored = await cache.listForUser(userId, nowMs);
   const entries: SessionEntry[] = [];
   for (const { hash, raw } of stored) {

@@ -1,6 +1,7 @@
 // The PostgreSQL side of sessions: the durable `Session` rows that Redis is rebuilt from.
 import type { SessionData } from 'express-session';
 import { Prisma, type Db } from '../db.ts';
+import { describeDevice } from './device.ts';
 import type { SessionAuth } from './session-data.ts';
 
 export interface SessionRow {
@@ -45,6 +46,7 @@ export class SessionRecords {
         absoluteExpiresAt: new Date(auth.absoluteExpiresAt),
         ip: auth.ip,
         userAgent: auth.userAgent,
+        deviceType: describeDevice(auth.userAgent).type.slice(0, 16),
         ...fields,
       },
       update: fields,

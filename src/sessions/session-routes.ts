@@ -1,13 +1,10 @@
 // /api/sessions: the signed-in user's own sessions (SPEC §4).
 import { Router } from 'express';
 import type { Db } from '../db.ts';
-import { AppError } from '../http/errors.ts';
 import type { Sessions } from './index.ts';
-import { HANDLE_PATTERN } from './session-data.ts';
-import { readHistory, recordEvents, revocationEvents } from './session-history.ts';
-import { requestContext } from '../http/request-context.ts';
-import { listUserSessions, toSessionView } from './session-listing.ts';
-import { clearSessionCookie, currentSessionHash, destroySession, requireSignedIn, signedIn } from './session-middleware.ts';
+import { readHistory } from './session-history.ts';
+import { SessionActions } from './session-actions.ts';
+import { clearSessionCookie, requireSignedIn, signedIn } from './session-middleware.ts';
 
 export interface SessionRouteDeps {
   db: Db;
@@ -16,17 +13,14 @@ export interface SessionRouteDeps {
   now: () => number;
 }
 
-export function createSessionRouter({ db, sessions, isProduction, now }: SessionRouteDeps): Router {
+export function createSessionRouter(deps: SessionRouteDeps): Router {
+  const { db, isProduction } = deps;
+  const actions = new SessionActions(deps);
   const router = Router();
   router.use(requireSignedIn);
 
   router.get('/', async function listSessions(req, res) {
-    const auth = signedIn(req);
-    const current = currentSessionHash(req);
-    const entries = await listUserSessions(sessions.cache, auth.user.id, now());
-    const views = entries.map((entry) => toSessionView(entry, current, sessions.lifetime));
-    views.sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
-    res.json({ sessions: views });
+    res.json({ sessions: await actions.list(req) });
   });
 
   router.get('/history', async function sessionHistory(req, res) {
@@ -34,25 +28,11 @@ export function createSessionRouter({ db, sessions, isProduction, now }: Session
   });
 
   router.post('/revoke-others', async function revokeOthers(req, res) {
-    const auth = signedIn(req);
-    const removed = await sessions.revoker.revokeAllForUser(auth.user.id, currentSessionHash(req));
-    await recordEvents(db, revocationEvents(requestContext(req), removed, null));
-    res.json({ revoked: removed.length });
+    res.json({ revoked: await actions.revokeOthers(req) });
   });
 
   router.delete('/:id', async function revokeSession(req, res) {
-    const auth = signedIn(req);
-    const handle = String(req.params.id);
-    // Another user's handle answers exactly like a handle that does not exist.
-    const row = HANDLE_PATTERN.test(handle) ? await sessions.records.findByHandle(auth.user.id, handle) : null;
-    if (!row) throw new AppError('not_found', 'No such session.');
-    const ownHash = currentSessionHash(req);
-    const removed = await sessions.revoker.revokeHashes([row.idHash], auth.user.id);
-    await recordEvents(db, revocationEvents(requestContext(req), removed, ownHash));
-    if (row.idHash === ownHash) {
-      await destroySession(req);
-      clearSessionCookie(res, isProduction);
-    }
+    if (await actions.revoke(req, String(req.params.id))) clearSessionCookie(res, isProduction);
     res.status(204).end();
   });
 

@@ -28,7 +28,12 @@ export interface TestApp extends App {
   close: () => Promise<void>;
 }
 
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Receives the app's log lines (JSON); LOG_LEVEL defaults to info when set. */
+  logLines?: string[];
+}
+
+export async function buildTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: inject('databaseUrl'),
@@ -37,10 +42,17 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     // without touching another's.
     REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}${randomBytes(3).toString('hex')}:`,
     SESSION_SECRET: 'test-secret-that-is-long-enough-for-production',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: options.logLines ? 'info' : 'silent',
+    // Every test file signs in from 127.0.0.1 many times: the rate-limit tests set their own.
+    RATE_LIMIT_MAX: '100000',
+    CHALLENGE_AFTER_IP_FAILURES: '0',
+    // Challenges cheap enough to solve in a test.
+    CHALLENGE_COST: '1',
+    CHALLENGE_MAX_NUMBER: '20',
     ...env,
   });
-  const logger = createLogger(config.logLevel);
+  const lines = options.logLines;
+  const logger = createLogger(config.logLevel, lines ? { write: (line: string) => void lines.push(line) } : undefined);
   const redis = createRedisClient(config, logger);
   await connectRedis(redis, config.redisUrl, 5_000);
   const db = createDb(config.databaseUrl);
@@ -54,7 +66,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     clock,
     prefix: config.redisKeyPrefix,
     close: async () => {
-      await built.sessions.maintenance.stop();
+      await built.close();
       await redis.close();
       await db.$disconnect();
     },

@@ -1,0 +1,90 @@
+// /admin (SPEC §5): every session, revocation, analytics and live events, for role `admin`.
+import { Router, type Request } from 'express';
+import type { Activity } from '../analytics/activity.ts';
+import type { Db } from '../db.ts';
+import { AppError } from '../http/errors.ts';
+import { requestContext } from '../http/request-context.ts';
+import type { RedisClient } from '../redis.ts';
+import type { Sessions } from '../sessions/index.ts';
+import { HANDLE_PATTERN } from '../sessions/session-data.ts';
+import { recordEvents, revocationEvents } from '../sessions/session-history.ts';
+import { listUserSessions, toSessionView } from '../sessions/session-listing.ts';
+import { currentSessionHash } from '../sessions/session-middleware.ts';
+import { readAnalytics, readSummary } from './analytics.ts';
+import { createEventStream } from './event-stream.ts';
+import { formBody, verifyCsrf } from '../web/index.ts';
+import { createRequireAdmin } from './require-admin.ts';
+import { findSessions, parseSessionQuery } from './session-query.ts';
+
+export interface AdminRouteDeps {
+  db: Db;
+  redis: RedisClient;
+  sessions: Sessions;
+  activity: Activity;
+  now: () => number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createAdminRouter(deps: AdminRouteDeps): Router {
+  const { db, sessions, activity, now } = deps;
+  const analyticsDeps = { redis: deps.redis, db, cache: sessions.cache, activity, now };
+  const router = Router();
+  router.use(createRequireAdmin(db));
+
+  router.get('/sessions', async function adminSessions(req, res) {
+    const query = parseSessionQuery(req.query);
+    const [summary, page] = await Promise.all([readSummary(analyticsDeps), findSessions(db, query, new Date(now()))]);
+    if (req.accepts(['html', 'json']) === 'html') {
+      const analytics = await readAnalytics(analyticsDeps);
+      res.render('admin/sessions', { summary, ...page, filters: { email: query.email ?? '', userId: query.userId ?? '', limit: query.limit }, analytics });
+      return;
+    }
+    res.json({ summary, ...page });
+  });
+
+  router.get('/users/:id/sessions', async function userSessions(req, res) {
+    const userId = String(req.params.id);
+    const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
+    if (!user) throw new AppError('not_found', 'No such user.');
+    const entries = await listUserSessions(sessions.cache, sessions.records, user.id, now());
+    res.json({ sessions: entries.map((entry) => toSessionView(entry, currentSessionHash(req), sessions.lifetime)) });
+  });
+
+  /** Revokes any user's session by its public handle (404 for an unknown one). */
+  async function revokeByHandle(req: Request): Promise<void> {
+    const handle = String(req.params.id);
+    const row = HANDLE_PATTERN.test(handle) ? await db.session.findUnique({ where: { handle }, select: { idHash: true, userId: true } }) : null;
+    if (!row) throw new AppError('not_found', 'No such session.');
+    const removed = await sessions.revoker.revokeHashes([row.idHash], row.userId);
+    await recordEvents(db, revocationEvents(requestContext(req), removed, null));
+  }
+
+  router.delete('/sessions/:id', async function revokeSession(req, res) {
+    await revokeByHandle(req);
+    res.status(204).end();
+  });
+
+  // The dashboard's revoke buttons: an HTML form, so CSRF-checked, then back to the list.
+  router.post('/sessions/:id/revoke', formBody, verifyCsrf, async function revokeSessionForm(req, res) {
+    await revokeByHandle(req);
+    res.redirect(303, '/admin/sessions');
+  });
+
+  router.post('/users/:id/revoke-sessions', async function revokeUserSessions(req, res) {
+    const userId = String(req.params.id);
+    const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
+    if (!user) throw new AppError('not_found', 'No such user.');
+    const removed = await sessions.revoker.revokeAllForUser(user.id, null);
+    await recordEvents(db, revocationEvents(requestContext(req), removed, null));
+    res.json({ revoked: removed.length });
+  });
+
+  router.get('/analytics', async function analytics(_req, res) {
+    res.json(await readAnalytics(analyticsDeps));
+  });
+
+  router.get('/events', createEventStream(activity.live));
+
+  return router;
+}

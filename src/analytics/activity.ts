@@ -1,0 +1,79 @@
+// Everything that happens to sessions, reported once and fanned out to the three places that
+// want it: hourly counters in Redis (analytics), Prometheus metrics, and live events (SSE).
+import type { Metrics } from '../metrics/metrics.ts';
+import type { HourlyCounters } from './hourly-counters.ts';
+import type { LiveEvents } from './live-events.ts';
+
+export interface SessionRef {
+  userId: string;
+  handle: string;
+}
+
+export class Activity {
+  constructor(
+    readonly counters: HourlyCounters,
+    readonly live: LiveEvents,
+    readonly metrics: Metrics,
+    private readonly now: () => number,
+  ) {}
+
+  private at(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  sessionCreated(session: SessionRef, ip: string | null): void {
+    this.counters.increment('sessions_created');
+    this.metrics.sessionsCreated.inc();
+    this.live.publish({ type: 'created', at: this.at(), userId: session.userId, sessionId: session.handle, ip });
+  }
+
+  loginSucceeded(): void {
+    this.counters.increment('logins');
+  }
+
+  sessionsRevoked(sessions: SessionRef[]): void {
+    this.ended('revoked', sessions);
+  }
+
+  sessionsExpired(sessions: SessionRef[]): void {
+    this.ended('expired', sessions);
+  }
+
+  private ended(type: 'revoked' | 'expired', sessions: SessionRef[]): void {
+    if (sessions.length === 0) return;
+    this.counters.increment(type === 'revoked' ? 'sessions_revoked' : 'sessions_expired', sessions.length);
+    (type === 'revoked' ? this.metrics.sessionsRevoked : this.metrics.sessionsExpired).inc(sessions.length);
+    // One live event per user: revoking 10,000 sessions is one line for the operator, not 10,000.
+    const byUser = new Map<string, SessionRef[]>();
+    for (const s of sessions) {
+      const list = byUser.get(s.userId);
+      if (list) list.push(s);
+      else byUser.set(s.userId, [s]);
+    }
+    for (const [userId, refs] of byUser) {
+      this.live.publish(refs.length === 1 ? { type, at: this.at(), userId, sessionId: refs[0]!.handle } : { type, at: this.at(), userId, count: refs.length });
+    }
+  }
+
+  loginFailed(userId: string | null, ip: string | null): void {
+    this.counters.increment('login_failed');
+    this.metrics.loginFailures.inc();
+    this.live.publish({ type: 'login_failed', at: this.at(), userId, ip });
+  }
+
+  rateLimited(userId: string | null, ip: string | null): void {
+    this.counters.increment('rate_limited');
+    this.metrics.rateLimited.inc();
+    this.live.publish({ type: 'rate_limited', at: this.at(), userId, ip });
+  }
+
+  challengeIssued(): void {
+    this.counters.increment('challenge_issued');
+  }
+
+  /** Per request: in-memory counts only (flushed in batches), nothing sent to Redis now. */
+  cacheLookup(hit: boolean): void {
+    this.counters.increment(hit ? 'cache_hits' : 'cache_misses');
+    this.metrics.sessionCache.inc({ result: hit ? 'hit' : 'miss' });
+  }
+}

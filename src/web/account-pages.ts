@@ -1,0 +1,82 @@
+// /account: the profile, this user's devices (sessions) with sign-out buttons, the password
+// form and recent activity. Every button is a CSRF-protected form posting to the same actions
+// as the JSON API.
+import { Router, type Request, type Response } from 'express';
+import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
+import { findUserById } from '../auth/users.ts';
+import type { RateLimiting } from '../rate-limit/index.ts';
+import { readHistory } from '../sessions/session-history.ts';
+import { SessionActions } from '../sessions/session-actions.ts';
+import { clearSessionCookie, requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
+import { verifyCsrf } from './csrf.ts';
+import { formBody, formErrors, NO_FORM_ERRORS, renderForm, type FormErrors } from './forms.ts';
+
+export interface AccountPageDeps extends AuthActionDeps {
+  limits: RateLimiting;
+  isProduction: boolean;
+}
+
+/** Recent activity shows this many events (the history keeps more). */
+const ACTIVITY_SHOWN = 20;
+
+const NOTICES: Record<string, string> = {
+  'device-signed-out': 'The device was signed out.',
+  'others-signed-out': 'All other devices were signed out.',
+  'password-changed': 'Your password was changed. Every other device was signed out.',
+};
+
+const PASSWORD_LABELS = { currentPassword: 'Current password', newPassword: 'New password' };
+
+export function createAccountPages(deps: AccountPageDeps): Router {
+  const { db, limits, isProduction } = deps;
+  const auth = new AuthActions(deps);
+  const devices = new SessionActions(deps);
+  const router = Router();
+
+  async function renderAccount(req: Request, res: Response, passwordErrors: FormErrors): Promise<void> {
+    const session = signedIn(req);
+    const [user, sessions, history] = await Promise.all([findUserById(db, session.user.id), devices.list(req), readHistory(db, session.user.id)]);
+    renderForm(res, 'account', {
+      title: 'Your account',
+      profile: { name: user?.name ?? session.user.name, email: user?.email ?? session.user.email, role: user?.role ?? session.user.role, createdAt: user?.createdAt ?? null },
+      sessions,
+      history: history.slice(0, ACTIVITY_SHOWN),
+      notice: NOTICES[String(req.query.notice)] ?? '',
+      errors: passwordErrors,
+    });
+  }
+
+  router.get('/account', requireSignedIn, async function accountPage(req, res) {
+    await renderAccount(req, res, NO_FORM_ERRORS);
+  });
+
+  router.post('/account/password', formBody, limits.ipLimiter, requireSignedIn, verifyCsrf, async function changePassword(req, res) {
+    try {
+      await auth.changePassword(req, req.body);
+    } catch (err) {
+      return renderAccount(req, res, formErrors(err, ['validation_failed'], PASSWORD_LABELS));
+    }
+    res.redirect(303, '/account?notice=password-changed');
+  });
+
+  router.post('/account/sessions/revoke-others', formBody, requireSignedIn, verifyCsrf, async function revokeOthers(req, res) {
+    await devices.revokeOthers(req);
+    res.redirect(303, '/account?notice=others-signed-out');
+  });
+
+  router.post('/account/sessions/:id/revoke', formBody, requireSignedIn, verifyCsrf, async function revokeDevice(req, res) {
+    if (await devices.revoke(req, String(req.params.id))) {
+      clearSessionCookie(res, isProduction);
+      return res.redirect(303, '/login?signed_out=device');
+    }
+    res.redirect(303, '/account?notice=device-signed-out');
+  });
+
+  router.post('/account/logout-everywhere', formBody, requireSignedIn, verifyCsrf, async function logoutEverywhere(req, res) {
+    await auth.logoutEverywhere(req);
+    clearSessionCookie(res, isProduction);
+    res.redirect(303, '/login?signed_out=everywhere');
+  });
+
+  return router;
+}

@@ -1,0 +1,13 @@
+// Every server-rendered page (SPEC §7) but the admin dashboard, which the admin router renders.
+import { Router } from 'express';
+import { createAccountPages, type AccountPageDeps } from './account-pages.ts';
+import { createAuthPages } from './auth-pages.ts';
+
+export type PageDeps = AccountPageDeps;
+
+export function createPageRouter(deps: PageDeps): Router {
+  const router = Router();
+  router.use(createAuthPages(deps));
+  router.use(createAccountPages(deps));
+  return router;
+}

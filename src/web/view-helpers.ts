@@ -1,0 +1,87 @@
+// Small formatting functions templates call as `it.<name>(…)` (they are app.locals). Each
+// returns plain text, escaped by the template, except activityChart, which returns SVG that
+// chart.ts built with every text escaped.
+import { describeDevice, type Device } from '../sessions/device.ts';
+import type { SessionEventType } from '../sessions/session-history.ts';
+import { lineChartSvg, type ChartSeries } from './chart.ts';
+
+const EVENT_LABELS: Record<SessionEventType, string> = {
+  registered: 'Account created',
+  login: 'Signed in',
+  login_failed: 'Failed sign-in attempt',
+  logout: 'Signed out',
+  revoked: 'Device signed out',
+  expired: 'Session expired',
+  password_changed: 'Password changed',
+  rate_limited: 'Sign-in blocked (too many attempts)',
+  role_changed: 'Role changed',
+};
+
+/** `2026-11-28 10:46 UTC`: the same for everyone, whatever the server's time zone. */
+function formatTime(iso: string | Date | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? '—' : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function formatPercent(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(1)} %`;
+}
+
+/** `Chrome 120 on Windows 10 (desktop)`. */
+function deviceLabel(device: Device | null | undefined): string {
+  if (!device || (!device.browser && !device.os)) return 'Unknown device';
+  const what = [device.browser ?? 'Unknown browser', device.os ? `on ${device.os}` : null].filter(Boolean).join(' ');
+  return device.type && device.type !== 'unknown' ? `${what} (${device.type})` : what;
+}
+
+function userAgentLabel(userAgent: string | null): string {
+  return deviceLabel(describeDevice(userAgent));
+}
+
+function eventLabel(type: string): string {
+  return EVENT_LABELS[type as SessionEventType] ?? type;
+}
+
+export interface ActivityAnalytics {
+  hours: string[];
+  series: Partial<Record<'logins' | 'loginFailures' | 'sessionsCreated' | 'sessionsRevoked' | 'rateLimited', number[]>>;
+}
+
+/** The lines of the dashboard chart, in legend order; the template draws the legend from it too. */
+export const ACTIVITY_SERIES: Array<{ key: keyof ActivityAnalytics['series']; label: string }> = [
+  { key: 'logins', label: 'Sign-ins' },
+  { key: 'loginFailures', label: 'Failed sign-ins' },
+  { key: 'sessionsCreated', label: 'Sessions created' },
+  { key: 'sessionsRevoked', label: 'Sessions revoked' },
+  { key: 'rateLimited', label: 'Rate-limited' },
+];
+
+function activityChart(analytics: ActivityAnalytics): string {
+  const series: ChartSeries[] = ACTIVITY_SERIES.flatMap(({ key, label }) => {
+    const values = analytics.series[key];
+    return values ? [{ key, label, values }] : [];
+  });
+  return lineChartSvg(analytics.hours, series, { title: 'Sign-ins and sessions, last 24 hours' });
+}
+
+/** A link to the admin listing with these filters (empty ones left out). */
+function adminSessionsUrl(params: Record<string, string | number | null | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== null && value !== undefined && value !== '') query.set(name, String(value));
+  const text = query.toString();
+  return text ? `/admin/sessions?${text}` : '/admin/sessions';
+}
+
+export const viewHelpers = { formatTime, formatBytes, formatPercent, deviceLabel, userAgentLabel, eventLabel, activityChart, activitySeries: ACTIVITY_SERIES, adminSessionsUrl };

@@ -1,0 +1,319 @@
+// The admin router: who may use it, what it reports, revocation, live events, metrics, CLI.
+import { spawn } from 'node:child_process';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { setRole } from '../src/admin/roles.ts';
+import { hashSessionId } from '../src/sessions/session-data.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+
+const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const apps: TestApp[] = [];
+afterAll(async () => {
+  await Promise.all(apps.map((a) => a.close()));
+});
+async function newApp(env: Record<string, string> = {}) {
+  const t = await buildTestApp(env);
+  apps.push(t);
+  return t;
+}
+
+/** Registers a user, makes them admin and signs them in again (the role change revoked their session). */
+async function signedInAdmin(t: TestApp) {
+  const admin = await registerUser(t);
+  await setRole(t.db, t.sessions.revoker, admin.email, 'admin');
+  const again = await loginAgent(t, admin.email);
+  return { ...admin, agent: again.agent, cookie: again.cookie };
+}
+
+const json = (req: request.Test) => req.set('Accept', 'application/json');
+
+describe('authorization', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await newApp();
+  });
+
+  it.each(['/admin/sessions', '/admin/analytics', '/admin/events', '/metrics'])('GET %s answers 401 signed out and 403 for a plain user', async (path) => {
+    expect((await json(request(t.app).get(path))).status).toBe(401);
+    const { agent } = await registerUser(t);
+    const res = await json(agent.get(path));
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: { code: 'forbidden', message: expect.any(String) } });
+  });
+
+  it('re-checks the role on every request: a demoted admin loses access at once', async () => {
+    const admin = await signedInAdmin(t);
+    expect((await json(admin.agent.get('/admin/sessions'))).status).toBe(200);
+    // Even without the session rotation the CLI does, the next request is refused.
+    await t.db.user.update({ where: { id: admin.user.id }, data: { role: 'user' } });
+    expect((await json(admin.agent.get('/admin/sessions'))).status).toBe(403);
+  });
+
+  it('granting or revoking admin rotates the user\'s sessions', async () => {
+    const { email, agent, user } = await registerUser(t);
+    const change = await setRole(t.db, t.sessions.revoker, email, 'admin');
+    expect(change).toMatchObject({ changed: true, revokedSessions: 1, role: 'admin' });
+    expect((await agent.get('/api/auth/me')).status).toBe(401);
+    const again = await loginAgent(t, email);
+    expect((await again.agent.get('/api/auth/me')).body.user.role).toBe('admin');
+    expect(await setRole(t.db, t.sessions.revoker, email, 'user')).toMatchObject({ changed: true, revokedSessions: 1 });
+    expect((await again.agent.get('/api/auth/me')).status).toBe(401);
+    const types = (await t.db.sessionEvent.findMany({ where: { userId: user.id } })).map((e) => e.type);
+    expect(types.filter((type) => type === 'role_changed')).toHaveLength(2);
+  });
+});
+
+describe('GET /admin/sessions', () => {
+  it('reports a summary that matches a known set of sign-ins, failures and revocations', async () => {
+    const t = await newApp();
+    const admin = await signedInAdmin(t); // 2 sessions created, 1 revoked, 1 login
+    const a = await registerUser(t); // +1 created
+    const b = await registerUser(t, { userAgent: IPHONE }); // +1 created
+    await loginAgent(t, a.email); // +1 created, +1 login
+    for (let i = 0; i < 2; i++) await request(t.app).post('/api/auth/login').send({ email: a.email, password: 'wrong password' });
+    await b.agent.post('/api/auth/logout'); // +1 revoked
+    for (let i = 0; i < 3; i++) await a.agent.get('/api/auth/me'); // cache hits
+
+    const res = await json(admin.agent.get('/admin/sessions'));
+    expect(res.status).toBe(200);
+    expect(res.body.summary).toMatchObject({
+      activeSessions: 3, // admin, a ×2
+      activeUsers: 2,
+      sessionsCreatedLastHour: 5,
+      sessionsRevokedLastHour: 2,
+      loginsLastHour: 2,
+      loginFailuresLastHour: 2,
+      rateLimitedLastHour: 0,
+      cacheHitRatio: 1,
+    });
+    expect(res.body.summary.redisMemoryBytes).toBeGreaterThan(0);
+    expect(Object.keys(res.body)).toEqual(['summary', 'sessions', 'nextCursor']);
+  });
+
+  it('filters by userId and by email, and pages with disjoint, complete pages', async () => {
+    const t = await newApp();
+    const admin = await signedInAdmin(t);
+    const user = await registerUser(t);
+    for (let i = 0; i < 6; i++) await loginAgent(t, user.email);
+    const expected = await t.db.session.findMany({ where: { userId: user.user.id }, select: { handle: true } });
+    expect(expected).toHaveLength(7);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: request.Response = await json(admin.agent.get('/admin/sessions').query({ userId: user.user.id, limit: 3, ...(cursor ? { cursor } : {}) }));
+      expect(res.status).toBe(200);
+      expect(res.body.sessions.length).toBeLessThanOrEqual(3);
+      for (const s of res.body.sessions) expect(s).toMatchObject({ userId: user.user.id, email: user.email });
+      seen.push(...res.body.sessions.map((s: { id: string }) => s.id));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.sort()).toEqual(expected.map((s) => s.handle).sort());
+
+    const byEmail = await json(admin.agent.get('/admin/sessions').query({ email: user.email.toUpperCase(), limit: 500 }));
+    expect(byEmail.body.sessions).toHaveLength(7);
+    expect(byEmail.body.nextCursor).toBeNull();
+  });
+
+  it.each([
+    [{ limit: '501' }, 'limit'],
+    [{ limit: '0' }, 'limit'],
+    [{ limit: 'ten' }, 'limit'],
+    [{ cursor: 'not-a-cursor' }, 'cursor'],
+    [{ userId: '../../etc' }, 'userId'],
+    [{ email: 'nope' }, 'email'],
+  ])('answers 400 validation_failed for %o', async (query, field) => {
+    const t = apps[0]!;
+    const admin = await signedInAdmin(t);
+    const res = await json(admin.agent.get('/admin/sessions').query(query));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(Object.keys(res.body.error.details)).toEqual([field]);
+  });
+});
+
+describe('revocation', () => {
+  it('DELETE /admin/sessions/:id removes the Redis entry, both index entries and the row, and records it', async () => {
+    const t = await newApp();
+    const admin = await signedInAdmin(t);
+    const victim = await registerUser(t);
+    const handle = (await victim.agent.get('/api/auth/me')).body.session.id;
+    const hash = hashSessionId(rawSessionId(victim.cookie));
+
+    expect((await admin.agent.delete(`/admin/sessions/${handle}`)).status).toBe(204);
+    expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);
+    expect(await t.redis.zScore(`${t.prefix}user:${victim.user.id}:sessions`, hash)).toBeNull();
+    expect(await t.redis.zScore(`${t.prefix}sessions:by-expiry`, hash)).toBeNull();
+    expect(await t.redis.zScore(`${t.prefix}users:by-expiry`, victim.user.id)).toBeNull();
+    expect(await t.db.session.findUnique({ where: { handle } })).toBeNull();
+    expect(await t.db.sessionEvent.count({ where: { userId: victim.user.id, type: 'revoked', sessionHandle: handle } })).toBe(1);
+    expect((await victim.agent.get('/api/auth/me')).status).toBe(401);
+    expect((await admin.agent.delete(`/admin/sessions/${handle}`)).status).toBe(404);
+  });
+
+  it('POST /admin/users/:id/revoke-sessions revokes all of them and answers the count', async () => {
+    const t = await newApp();
+    const admin = await signedInAdmin(t);
+    const victim = await registerUser(t);
+    const other = await loginAgent(t, victim.email);
+    const res = await admin.agent.post(`/admin/users/${victim.user.id}/revoke-sessions`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ revoked: 2 });
+    for (const agent of [victim.agent, other.agent]) expect((await agent.get('/api/auth/me')).status).toBe(401);
+    expect(await t.db.session.count({ where: { userId: victim.user.id } })).toBe(0);
+    expect(await t.redis.exists(`${t.prefix}user:${victim.user.id}:sessions`)).toBe(0);
+    expect((await admin.agent.get('/api/auth/me')).status).toBe(200);
+    expect((await admin.agent.post('/admin/users/00000000-0000-4000-8000-000000000000/revoke-sessions')).status).toBe(404);
+    expect((await admin.agent.post('/admin/users/not-a-uuid/revoke-sessions')).status).toBe(404);
+  });
+
+  it('GET /admin/users/:id/sessions lists that user\'s sessions', async () => {
+    const t = await newApp();
+    const admin = await signedInAdmin(t);
+    const user = await registerUser(t);
+    await loginAgent(t, user.email);
+    const res = await admin.agent.get(`/admin/users/${user.user.id}/sessions`);
+    expect(res.status).toBe(200);
+    expect(res.body.sessions).toHaveLength(2);
+  });
+});
+
+describe('GET /admin/analytics', () => {
+  it('answers gauges and 24 hourly points per series, with devices of active sessions', async () => {
+    const t = await newApp();
+    const admin = await signedInAdmin(t);
+    await registerUser(t, { userAgent: IPHONE });
+    const res = await admin.agent.get('/admin/analytics');
+    expect(res.status).toBe(200);
+    expect(res.body.hours).toHaveLength(24);
+    for (const name of ['logins', 'loginFailures', 'sessionsCreated', 'sessionsRevoked', 'sessionsExpired', 'rateLimited', 'cacheHits', 'cacheMisses', 'cacheHitRatio']) {
+      expect(res.body.series[name]).toHaveLength(24);
+    }
+    expect(res.body.series.sessionsCreated.at(-1)).toBe(3);
+    expect(res.body.series.logins.at(-1)).toBe(1);
+    expect(res.body.gauges).toMatchObject({ activeSessions: 2, activeUsers: 2, redisMemoryBytes: expect.any(Number) });
+    expect(res.body.gauges.activeSessionsByDevice.mobile).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('GET /admin/events', () => {
+  it('streams a session event caused by another app instance, and frees the listener when closed', async () => {
+    const a = await newApp();
+    const b = await newApp({ REDIS_KEY_PREFIX: a.prefix });
+    const admin = await signedInAdmin(a);
+    const server = a.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as { port: number }).port;
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/admin/events`, { headers: { Cookie: admin.cookie }, signal: controller.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const reader = res.body!.getReader();
+      const email = uniqueEmail('sse');
+      let text = '';
+      const received = (async () => {
+        while (!text.includes(`"type":"created"`)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += Buffer.from(value).toString();
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(a.activity.live.listenerCount).toBe(1);
+      await request(b.app).post('/api/auth/register').send({ email, password: PASSWORD });
+      await Promise.race([received, new Promise((_, reject) => setTimeout(() => reject(new Error('no event within 5 s')), 5000))]);
+      expect(text).toMatch(/event: session\ndata: \{"type":"created","at":"[^"]+","userId":"[0-9a-f-]{36}","sessionId":"[\w-]{22}"/);
+      controller.abort();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(a.activity.live.listenerCount).toBe(0);
+    } finally {
+      controller.abort();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with the request, session, login and rate-limit series', async () => {
+    const t = await newApp({ METRICS_TOKEN: 'a-metrics-token-for-tests' });
+    const admin = await signedInAdmin(t);
+    await request(t.app).post('/api/auth/login').send({ email: admin.email, password: 'wrong password' });
+    await admin.agent.get('/api/auth/me');
+    const res = await admin.agent.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    for (const line of [
+      /http_request_duration_seconds_bucket\{le="[\d.]+",method="GET",route="\/api\/auth\/me",status="200"\}/,
+      /session_cache_lookups_total\{result="hit"\} [1-9]/,
+      /sessions_created_total [1-9]/,
+      /sessions_revoked_total [1-9]/,
+      /login_failures_total 1/,
+      /rate_limit_rejections_total 0/,
+      /^redis_up 1$/m,
+      /^postgres_up 1$/m,
+    ]) {
+      expect(res.text).toMatch(line);
+    }
+    const byToken = await request(t.app).get('/metrics').set('Authorization', 'Bearer a-metrics-token-for-tests');
+    expect(byToken.status).toBe(200);
+    expect((await request(t.app).get('/metrics').set('Authorization', 'Bearer wrong-token-wrong-token')).status).toBe(401);
+  });
+});
+
+describe('no KEYS', () => {
+  it('the admin and session paths never send KEYS to Redis', async () => {
+    const keysCalls = async (t: TestApp) => Number(/cmdstat_keys:calls=(\d+)/.exec(await t.redis.info('commandstats'))?.[1] ?? 0);
+    const t = await newApp();
+    const before = await keysCalls(t);
+    const admin = await signedInAdmin(t);
+    const user = await registerUser(t);
+    await json(admin.agent.get('/admin/sessions'));
+    await admin.agent.get('/admin/analytics');
+    await admin.agent.get(`/admin/users/${user.user.id}/sessions`);
+    await admin.agent.post(`/admin/users/${user.user.id}/revoke-sessions`);
+    await admin.agent.get('/api/sessions');
+    await admin.agent.post('/api/sessions/revoke-others');
+    await t.sessions.maintenance.sweepExpired();
+    expect(await keysCalls(t)).toBe(before);
+  });
+});
+
+describe('npm run admin', () => {
+  const runCli = (args: string[], prefix: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix },
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('exit', (code) => resolve({ code, out, err }));
+    });
+
+  it('grants and revokes admin for an existing user, and exits 1 for an unknown email', async () => {
+    const t = await newApp();
+    const { email, agent, user } = await registerUser(t);
+    const granted = await runCli(['grant', email.toUpperCase()], t.prefix);
+    expect(granted.code).toBe(0);
+    expect(granted.out).toContain(`${email} is now an admin; 1 session(s) revoked`);
+    expect((await t.db.user.findUniqueOrThrow({ where: { id: user.id } })).role).toBe('admin');
+    expect((await agent.get('/api/auth/me')).status).toBe(401);
+    const revoked = await runCli(['revoke', email], t.prefix);
+    expect(revoked.code).toBe(0);
+    expect((await t.db.user.findUniqueOrThrow({ where: { id: user.id } })).role).toBe('user');
+
+    const unknown = await runCli(['grant', 'nobody-here@example.test'], t.prefix);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err.trim()).toBe('admin: No user with the email nobody-here@example.test.');
+    const usage = await runCli(['promote', email], t.prefix);
+    expect(usage.code).toBe(1);
+    expect(usage.err).toContain('usage: npm run admin -- grant <email> | revoke <email>');
+  });
+});

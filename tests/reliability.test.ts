@@ -1,0 +1,177 @@
+// Faults injected on the wire (a TCP proxy we cut) or by restarting a dedicated redis-server:
+// what the product does while Redis or PostgreSQL is away, and how it comes back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import request from 'supertest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { hashSessionId } from '../src/sessions/session-data.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+const redisPort = () => Number(new URL(inject('redisUrl')).port || 6379);
+const postgresPort = () => Number(new URL(inject('databaseUrl')).port || 5432);
+const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+  const start = Date.now();
+  const result = await work();
+  return [result, Date.now() - start];
+};
+/** Recovery times measured here, printed at the end for the record. */
+const measured: Record<string, number> = {};
+afterAll(() => console.log('recovery times (ms):', JSON.stringify(measured)));
+
+async function appBehind(proxy: TcpProxy, which: 'redis' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
+  const url = which === 'redis' ? proxy.url('redis') : (() => {
+    const u = new URL(inject('databaseUrl'));
+    u.port = String(proxy.port);
+    u.hostname = '127.0.0.1';
+    return u.toString();
+  })();
+  const t = await buildTestApp({ ...(which === 'redis' ? { REDIS_URL: url } : { DATABASE_URL: url }), ...env });
+  cleanups.push(() => t.close());
+  return t;
+}
+
+describe('Redis cut mid-flight', () => {
+  it('keeps sessions and sign-ins working from PostgreSQL, keeps revocations, and returns to the fast path', async () => {
+    const proxy = await startTcpProxy(redisPort());
+    cleanups.push(() => proxy.close());
+    const t = await appBehind(proxy, 'redis');
+    const alice = await registerUser(t);
+    const aliceLaptop = await loginAgent(t, alice.email);
+    const bob = await registerUser(t);
+
+    await proxy.cut();
+    await waitFor(() => !t.redis.isReady);
+
+    const [me, meMs] = await timed(() => alice.agent.get('/api/auth/me'));
+    expect(me.status).toBe(200);
+    expect(meMs).toBeLessThan(3000);
+    const ready = await request(t.app).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.message).toMatch(/^Redis not answering/);
+    // Sign-in during the outage: written to PostgreSQL, usable at once.
+    const carol = await registerUser(t);
+    expect((await carol.agent.get('/api/auth/me')).status).toBe(200);
+    expect((await carol.agent.get('/api/sessions')).body.sessions).toHaveLength(1);
+    // Revocation during the outage reaches PostgreSQL only; Redis still holds the old entry.
+    expect((await alice.agent.post('/api/sessions/revoke-others')).body).toEqual({ revoked: 1 });
+    expect((await aliceLaptop.agent.get('/api/auth/me')).status).toBe(401);
+    expect((await bob.agent.post('/api/auth/logout')).status).toBe(204);
+
+    const restoredAt = Date.now();
+    await proxy.restore();
+    await waitFor(() => t.redis.isReady, 20_000);
+    measured.redisReconnect = Date.now() - restoredAt;
+    await waitFor(async () => Number(await t.redis.get(t.sessions.cache.validSinceKey)) >= restoredAt - 1000);
+
+    // The stale entries are still in Redis, but no longer trusted.
+    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(aliceLaptop.cookie))}`)).toBe(1);
+    expect((await aliceLaptop.agent.get('/api/auth/me')).status).toBe(401);
+    expect((await bob.agent.get('/api/auth/me')).status).toBe(401);
+    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(aliceLaptop.cookie))}`)).toBe(0);
+    expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
+    // Carol's session, created while Redis was away, is put into Redis on its next request.
+    expect((await carol.agent.get('/api/auth/me')).status).toBe(200);
+    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(carol.cookie))}`)).toBe(1);
+    measured.redisBackToFastPath = Date.now() - restoredAt;
+    expect((await request(t.app).get('/readyz')).status).toBe(200);
+  });
+});
+
+describe('PostgreSQL cut', () => {
+  it('keeps sessions working from Redis, answers writes with 503 quickly, and resumes the mirror', async () => {
+    const proxy = await startTcpProxy(postgresPort());
+    cleanups.push(() => proxy.close());
+    const t = await appBehind(proxy, 'postgres');
+    const alice = await registerUser(t);
+    const second = await loginAgent(t, alice.email);
+    const hash = hashSessionId(rawSessionId(alice.cookie));
+    const before = await t.db.session.findUniqueOrThrow({ where: { idHash: hash } });
+
+    await proxy.cut();
+    t.clock.advance(61_000); // the next request is due to refresh lastSeenAt
+    expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
+    expect((await alice.agent.get('/api/sessions')).status).toBe(200);
+
+    for (const [label, send] of [
+      ['login', () => request(t.app).post('/api/auth/login').send({ email: alice.email, password: PASSWORD })],
+      ['register', () => request(t.app).post('/api/auth/register').send({ email: uniqueEmail(), password: PASSWORD })],
+      ['revoke-others', () => alice.agent.post('/api/sessions/revoke-others')],
+      ['logout', () => second.agent.post('/api/auth/logout')],
+    ] as const) {
+      const [res, ms] = await timed(send);
+      expect(res.status, label).toBe(503);
+      expect(res.body, label).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
+      expect(ms, label).toBeLessThan(5000);
+    }
+    const ready = await request(t.app).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.message).toMatch(/^PostgreSQL not answering/);
+    await t.sessions.lastSeen.flush(); // fails and keeps the update queued
+    expect(t.sessions.lastSeen.size).toBeGreaterThanOrEqual(1);
+    expect((await second.agent.get('/api/auth/me')).status).toBe(200); // the failed logout changed nothing
+
+    const restoredAt = Date.now();
+    await proxy.restore();
+    await waitFor(async () => (await request(t.app).get('/readyz')).status === 200, 20_000);
+    measured.postgresBackToReady = Date.now() - restoredAt;
+    await t.sessions.lastSeen.flush();
+    expect(t.sessions.lastSeen.size).toBe(0);
+    const after = await t.db.session.findUniqueOrThrow({ where: { idHash: hash } });
+    expect(after.lastSeenAt.getTime()).toBeGreaterThanOrEqual(before.lastSeenAt.getTime() + 61_000);
+    expect((await request(t.app).post('/api/auth/login').send({ email: alice.email, password: PASSWORD })).status).toBe(200);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function startRedisServer(port: number): ChildProcess {
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+}
+
+describe('Redis restart without persistence', () => {
+  it('brings every live session back from PostgreSQL and leaves revoked ones out', async () => {
+    const port = await freePort();
+    let server = startRedisServer(port);
+    cleanups.push(async () => server.kill('SIGKILL'));
+    const t = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          const built = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+          cleanups.push(() => built.close());
+          return built;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      throw new Error('dedicated redis-server did not start');
+    })();
+    const alice = await registerUser(t);
+    const aliceLaptop = await loginAgent(t, alice.email);
+    const bob = await registerUser(t);
+    await bob.agent.post('/api/auth/logout');
+
+    server.kill('SIGKILL');
+    await waitFor(() => !t.redis.isReady);
+    server = startRedisServer(port);
+    const restartedAt = Date.now();
+    await waitFor(() => t.redis.isReady, 20_000);
+    expect(await t.redis.dbSize()).toBeLessThanOrEqual(1); // everything lost (but valid-since)
+
+    expect((await aliceLaptop.agent.get('/api/auth/me')).status).toBe(200);
+    expect((await alice.agent.get('/api/sessions')).body.sessions).toHaveLength(2);
+    expect((await bob.agent.get('/api/auth/me')).status).toBe(401);
+    measured.redisRestartToRestored = Date.now() - restartedAt;
+  });
+});
