@@ -163,7 +163,7 @@ export function otherTable(other: OtherResults): string {
   const { memory, revoke, logins, argon2, storm } = other;
   if (memory) {
     const per = `${formatInteger(memory.sessions)} sessions, ${memory.sessionsPerUser} per user`;
-    rows.push([`Redis bytes per session, product (entry + per-user index; ${per})`, formatInteger(memory.productBytesPerSession)]);
+    rows.push([`Redis bytes per session, product (entry and every index the store keeps; ${per})`, formatInteger(memory.productBytesPerSession)]);
     rows.push([`Redis bytes per session, plain connect-redis (same data; ${per})`, formatInteger(memory.plainBytesPerSession)]);
   }
   if (revoke) rows.push([`revoke all ${formatInteger(revoke.sessions)} sessions of one user (revokeAllForUser)`, `${formatInteger(revoke.ms)} ms`]);
