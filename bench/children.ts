@@ -65,7 +65,8 @@ export async function startApp(name: string, entry: string, env: Record<string, 
   const child = fork(fileURLToPath(new URL(`./apps/${entry}`, import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, NODE_ENV: 'development', ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // stdout is the apps' logs (the product's access log): discarded; stderr shows failures.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: not listening after ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);

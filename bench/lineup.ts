@@ -29,7 +29,9 @@ export const APP_PLANS: Record<AppKey, AppPlan> = {
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: `${prefix}product:`,
       SESSION_SECRET: 'bench-secret-that-is-long-enough-for-production',
-      LOG_LEVEL: 'silent',
+      // The access log is part of a request's cost: the product's default level, unless told
+      // otherwise (its lines go to /dev/null).
+      LOG_LEVEL: process.env.BENCH_PRODUCT_LOG_LEVEL ?? 'info',
       // The login storm comes from one address; the per-IP limit must not turn it into 429s.
       RATE_LIMIT_MAX: '1000000',
     }),

@@ -163,7 +163,7 @@ export function otherTable(other: OtherResults): string {
   const { memory, revoke, logins, argon2, storm } = other;
   if (memory) {
     const per = `${formatInteger(memory.sessions)} sessions, ${memory.sessionsPerUser} per user`;
-    rows.push([`Redis bytes per session, product (entry + per-user index; ${per})`, formatInteger(memory.productBytesPerSession)]);
+    rows.push([`Redis bytes per session, product (entry and every index the store keeps; ${per})`, formatInteger(memory.productBytesPerSession)]);
     rows.push([`Redis bytes per session, plain connect-redis (same data; ${per})`, formatInteger(memory.plainBytesPerSession)]);
   }
   if (revoke) rows.push([`revoke all ${formatInteger(revoke.sessions)} sessions of one user (revokeAllForUser)`, `${formatInteger(revoke.ms)} ms`]);
@@ -175,7 +175,11 @@ export function otherTable(other: OtherResults): string {
     rows.push([`p99 GET /api/auth/me at ${at}, during a login storm of ${storm.loginConnections} connections`, `${formatFixed(median(storm.stormP99Ms), 1)} ms`]);
     rows.push(['logins/s during the storm', formatFixed(median(storm.stormLoginsPerSecond), 1)]);
   }
-  rows.push(['admin summary over 1,000,000 sessions', `${other.adminSummary.status}: ${other.adminSummary.reason}`]);
+  const admin = other.adminSummary.latest;
+  rows.push([
+    `admin summary${admin ? ` over ${formatInteger(admin.sessions)} sessions, median (p95)` : ''} — not this run: \`${other.adminSummary.command}\``,
+    admin ? `${formatFixed(admin.medianMs, 1)} ms (${formatFixed(admin.p95Ms, 1)} ms), saved ${admin.at}` : 'no saved result',
+  ]);
   return markdownTable(['measurement', 'value'], rows, [false, true]);
 }
 

@@ -58,14 +58,22 @@ export interface StormResult {
   failures: number;
 }
 
+export interface AdminSummaryResult {
+  command: string;
+  latest: { file: string; at: string; sessions: number; medianMs: number; p95Ms: number } | null;
+}
+
 export interface OtherResults {
   memory: MemoryResult | null;
   revoke: { sessions: number; ms: number } | null;
   logins: { perSecond: number; connections: number; failures: number } | null;
   argon2: { parameters: string; maxConcurrent: number; verifyPerSecond: number } | null;
   storm: StormResult | null;
-  /** Belongs to the admin issue; reported as pending until that exists. */
-  adminSummary: { status: 'pending'; reason: string };
+  /**
+   * Measured by the admin issue's own script (bench/admin-scale.ts), not by this run: its newest
+   * saved result, if any.
+   */
+  adminSummary: AdminSummaryResult;
 }
 
 export interface BenchResults {

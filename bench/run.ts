@@ -2,7 +2,7 @@
 // Progress goes to stderr, the report to stdout, the numbers to bench/results/<time>.json.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SessionData } from 'express-session';
@@ -16,7 +16,7 @@ import { measureArgon2, measureLogins, measureStorm } from './logins.ts';
 import { PG_STATS_SETTLE_MS, TransactionCounter } from './postgres.ts';
 import { addCounts, commandDelta, parseCommandCalls } from './redis-info.ts';
 import { renderReport } from './report.ts';
-import { APP_KEYS, type AppKey, type AppResult, type BenchResults } from './results.ts';
+import { APP_KEYS, type AdminSummaryResult, type AppKey, type AppResult, type BenchResults } from './results.ts';
 import { benchSettings } from './settings.ts';
 import { median, perRequest } from './stats.ts';
 import { runStoreMeasurements } from './store-measurements.ts';
@@ -44,6 +44,20 @@ function gitInfo(): BenchResults['git'] {
   } catch {
     return { commit: null, dirty: null };
   }
+}
+
+/**
+ * The admin summary over 1,000,000 sessions is the admin issue's measurement, made by its own
+ * script (minutes of populating): shown from its newest saved result, never re-measured here.
+ */
+async function latestAdminSummary(): Promise<AdminSummaryResult> {
+  const command = 'npx tsx bench/admin-scale.ts';
+  const files = (await readdir(RESULTS_DIR).catch(() => [] as string[])).filter((name) => /^admin-scale-\d+\.json$/.test(name)).sort();
+  const newest = files.at(-1);
+  if (!newest) return { command, latest: null };
+  const saved = JSON.parse(await readFile(`${RESULTS_DIR}${newest}`, 'utf8')) as { at: string; sessions: number; summary?: { median: number; p95: number } };
+  if (!saved.summary) return { command, latest: null };
+  return { command, latest: { file: `bench/results/${newest}`, at: saved.at, sessions: saved.sessions, medianMs: saved.summary.median, p95Ms: saved.summary.p95 } };
 }
 
 /** The product's stored session for a cookie, as the template for the memory measurement. */
@@ -158,7 +172,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     machine: { node: process.version, cpus: cpus().length, platform: `${process.platform}-${process.arch}` },
     git: gitInfo(),
     apps: APP_KEYS.map((key) => results.get(key)!),
-    other: { ...store, logins, argon2, storm, adminSummary: { status: 'pending', reason: 'admin issue not built' } },
+    other: { ...store, logins, argon2, storm, adminSummary: await latestAdminSummary() },
   };
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}${report.startedAt.replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}.json`;

@@ -1,4 +1,4 @@
-// Measurements made in this process through the product's own store code (createApp's sessions):
+// Measurements made in this process through the product's own store code (createSessions):
 // Redis bytes per session against plain connect-redis with the same data, and the time to
 // revoke every session of a user with many. Runs on the dedicated redis-server, each store in a
 // logical database of its own (so each starts from an empty keyspace) and with the key prefix it
@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
+import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb, type Db } from '../src/db.ts';
 import { createLogger } from '../src/logger.ts';
 import { connectRedis, createRedisClient } from '../src/redis.ts';
-import { createApp } from '../src/app.ts';
 import type { Sessions } from '../src/sessions/index.ts';
 import { markNewSession, newHandle } from '../src/sessions/session-data.ts';
 import { usedMemoryBytes } from './redis-info.ts';
@@ -48,12 +48,15 @@ export async function forEachConcurrently(count: number, concurrency: number, ta
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
-/** The template's data for another user and handle; everything else (sizes included) alike. */
+/**
+ * The template's data for another user and handle; everything else (sizes included) alike.
+ * Marked as new, as sign-in marks it, so the store inserts its row.
+ */
 export function sessionFor(template: SessionData, userId: string): SessionData {
   const auth = template.auth!;
-  const data = { ...template, auth: { ...auth, user: { ...auth.user, id: userId }, handle: newHandle() } };
-  markNewSession(data); // written as a sign-in writes it: the row, then Redis
-  return data;
+  const session = { ...template, auth: { ...auth, user: { ...auth.user, id: userId }, handle: newHandle() } };
+  markNewSession(session);
+  return session;
 }
 
 const newSessionId = () => randomBytes(SESSION_ID_BYTES).toString('base64url');
@@ -122,11 +125,11 @@ export async function runStoreMeasurements(input: StoreMeasurementInput): Promis
   const redis = createRedisClient(config, logger);
   await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
   const db = createDb(config.databaseUrl);
+  // The store exactly as the product wires it (no timers started, no server).
   const built = createApp({ config, redis, db, logger });
   try {
-    const sessions = built.sessions;
-    const memory = await measureMemory(input, sessions, db, () => redis.info('memory'));
-    const revoke = await measureRevoke(input, sessions, db);
+    const memory = await measureMemory(input, built.sessions, db, () => redis.info('memory'));
+    const revoke = await measureRevoke(input, built.sessions, db);
     return { memory, revoke };
   } finally {
     await built.close();

@@ -54,7 +54,7 @@ function results(overrides: Partial<BenchResults['other']> = {}): BenchResults {
       logins: { perSecond: 40, connections: 8, failures: 0 },
       argon2: { parameters: 'argon2id m=19456 KiB, t=2, p=1', maxConcurrent: 2, verifyPerSecond: 45 },
       storm: { meRatePerSecond: 2000, meConnections: 16, loginConnections: 8, aloneP99Ms: [4, 5, 6], stormP99Ms: [10, 40, 16], stormLoginsPerSecond: [30], failures: 0 },
-      adminSummary: { status: 'pending', reason: 'admin issue not built' },
+      adminSummary: { command: 'npx tsx bench/admin-scale.ts', latest: null },
       ...overrides,
     },
   };
@@ -142,12 +142,16 @@ describe('report', () => {
     ]);
   });
 
-  it('prints the table, the targets and a pending row for the admin summary, never a made-up number', () => {
+  it('prints the table, the targets, and the admin summary only from the admin script\'s saved result', () => {
     const text = renderReport(results());
+    expect(text).toMatch(/admin summary — not this run: `npx tsx bench\/admin-scale.ts` +\| +no saved result/);
+    const saved = { file: 'bench/results/admin-scale-1.json', at: '2026-11-28T12:00:00.000Z', sessions: 1_000_000, medianMs: 12.34, p95Ms: 20 };
+    expect(renderReport(results({ adminSummary: { command: 'npx tsx bench/admin-scale.ts', latest: saved } }))).toContain(
+      'admin summary over 1,000,000 sessions, median (p95) — not this run',
+    );
     expect(text).toContain('| product (redis-session-auth)');
     expect(text).toMatch(/\| express-session \+ MemoryStore +\| +9,000 \|/);
     expect(text).toMatch(/GET \/api\/auth\/me vs seed design .*\| FAIL/);
-    expect(text).toContain('pending: admin issue not built');
     expect(text).toContain('get 1.000, evalsha 0.001');
   });
 

@@ -1,5 +1,5 @@
 // The real product, built with createApp exactly as src/server.ts builds it (settings from the
-// environment, maintenance timers running), minus the startup checks and logging.
+// environment, maintenance timers running, access log at its level), minus the startup checks.
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db.ts';
@@ -14,10 +14,10 @@ const logger = createLogger(config.logLevel);
 const redis = createRedisClient(config, logger);
 await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
 const db = createDb(config.databaseUrl);
-const { app, sessions } = createApp({ config, redis, db, logger });
-sessions.maintenance.start();
-serve(app, async () => {
-  await sessions.maintenance.stop();
+const built = createApp({ config, redis, db, logger });
+built.sessions.maintenance.start();
+serve(built.app, async () => {
+  await built.close();
   await redis.close();
   await db.$disconnect();
 });
