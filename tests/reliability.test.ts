@@ -1,11 +1,11 @@
 // Faults injected on the wire (a TCP proxy we cut) or by restarting a dedicated redis-server:
 // what the product does while Redis or PostgreSQL is away, and how it comes back.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { freePort } from '../scripts/lib/server-process.ts';
 import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -127,14 +127,6 @@ describe('PostgreSQL cut', () => {
     expect((await request(t.app).post('/api/auth/login').send({ email: alice.email, password: PASSWORD })).status).toBe(200);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function startRedisServer(port: number): ChildProcess {
   return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
