@@ -78,7 +78,7 @@ export class MirroredSessionStore extends RedisStore {
   }
 
   override touch(sid: string, sess: SessionData, cb?: Callback): Promise<any> {
-    return settle(this.refreshSession(hashSessionId(sid), sess), cb);
+    return settle(this.refreshSession(sid, sess), cb);
   }
 
   override destroy(sid: string, cb?: Callback): Promise<any> {
@@ -192,14 +192,16 @@ export class MirroredSessionStore extends RedisStore {
     }
   }
 
-  private async refreshSession(hash: string, sess: SessionData): Promise<void> {
+  /** Called after every request that did not change the session: usually nothing to do, so hash lazily. */
+  private async refreshSession(sid: string, sess: SessionData): Promise<void> {
     const auth = sess.auth;
     if (!auth) {
-      await this.redis('anonymous touch', () => super.touch(hash, sess));
+      await this.redis('anonymous touch', () => super.touch(hashSessionId(sid), sess));
       return;
     }
     const nowMs = this.deps.now();
     if (!isTouchDue(auth, this.deps.lifetime, nowMs)) return;
+    const hash = hashSessionId(sid);
     auth.lastSeenAt = nowMs;
     const result = await this.redis('touch', () => this.putAuthenticated(hash, sess, auth, 'touch'));
     if (result !== 'blocked') this.deps.lastSeen.enqueue({ hash, lastSeenAt: nowMs, expiresAt: expiresAt(auth, this.deps.lifetime) });
