@@ -1,9 +1,9 @@
 // Builds the Express app from its dependencies. The middleware order, in one place:
-//   access log (request id) → request timer → helmet → health checks → static files
-//   → express-session → page locals → routes (/api: JSON-only bodies; /admin; pages; /metrics)
+//   access log (request id) → request timer → helmet's headers
+//   → /api: express-session → JSON-only bodies → auth and session routes → JSON 404
+//   → health checks → static files → express-session → page locals → /admin, pages, /metrics
 //   → 404 → the one error handler (JSON, or an HTML page for browsers).
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import { createAdminRouter } from './admin/admin-routes.ts';
 import { Activity } from './analytics/activity.ts';
 import { HourlyCounters } from './analytics/hourly-counters.ts';
@@ -15,7 +15,8 @@ import type { Db } from './db.ts';
 import { createHealthRouter } from './health/health-routes.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
 import { createRequestLogger } from './http/request-logger.ts';
-import { requireJsonBody } from './http/require-json.ts';
+import { createJsonBody } from './http/json-body.ts';
+import { createSecurityHeaders } from './http/security-headers.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { createMetricsHandlers, createRequestTimer } from './metrics/metrics-routes.ts';
@@ -68,18 +69,22 @@ export function createApp(deps: AppDeps): App {
   configureViews(app, { cache: config.nodeEnv !== 'development' });
   app.use(createRequestLogger(logger));
   app.use(createRequestTimer(metrics));
-  app.use(helmet());
-  app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
-  app.use(createStaticRouter());
-  app.use(createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds }));
-  app.use(pageLocals);
+  app.use(createSecurityHeaders());
+  const sessionMiddleware = createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds });
 
+  // The JSON API comes first, so its requests (the hot path) skip the health, static and page
+  // middleware; an unknown /api path ends here with a JSON 404.
   const api = express.Router();
-  api.use(requireJsonBody);
-  api.use(express.json({ limit: JSON_BODY_LIMIT, strict: true }));
+  api.use(createJsonBody(JSON_BODY_LIMIT));
   api.use('/auth', createAuthRouter(routeDeps));
   api.use('/sessions', createSessionRouter(routeDeps));
-  app.use('/api', api);
+  api.use(notFound);
+  app.use('/api', sessionMiddleware, api);
+
+  app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
+  app.use(createStaticRouter());
+  app.use(sessionMiddleware);
+  app.use(pageLocals);
   app.use('/admin', createAdminRouter(routeDeps));
   app.use(createPageRouter(routeDeps));
   app.get('/metrics', ...createMetricsHandlers(metrics, db, config.metricsToken));

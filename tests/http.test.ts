@@ -1,4 +1,6 @@
 // Hardening that applies to every route: headers, body rules, errors.
+import express from 'express';
+import helmet from 'helmet';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, PASSWORD, registerUser, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
@@ -25,6 +27,23 @@ describe('every response', () => {
       expect(res.headers['strict-transport-security']).toBeDefined();
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
+  });
+
+  it('carries exactly the headers helmet() itself sets (they are precomputed once)', async () => {
+    const reference = express();
+    reference.use(helmet());
+    reference.get('/', (_req, res) => void res.json({}));
+    const expected = (await request(reference).get('/')).headers;
+    const ours = (await request(t.app).get('/api/auth/me')).headers;
+    const helmetNames = Object.keys(expected).filter((name) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive'].includes(name));
+    expect(helmetNames.length).toBeGreaterThan(10);
+    for (const name of helmetNames) expect([name, ours[name]]).toEqual([name, expected[name]]);
+  });
+
+  it('answers an unknown /api path with a JSON 404 naming the whole path', async () => {
+    const res = await request(t.app).get('/api/nope').set('Accept', 'text/html');
+    expectJsonError(res, 404, 'not_found');
+    expect(res.body.error.message).toBe('No route for GET /api/nope.');
   });
 });
 

@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.ts';
 import { isDependencyError } from '../dependency-errors.ts';
 import { AppError } from './errors.ts';
+import { requestLog } from './request-logger.ts';
 
 /** body-parser's error types, mapped to ours. */
 const BODY_PARSER_ERRORS: Record<string, AppError> = {
@@ -26,7 +27,7 @@ function toAppError(err: unknown): AppError | null {
 }
 
 export function notFound(req: Request, _res: Response, next: NextFunction): void {
-  next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
+  next(new AppError('not_found', `No route for ${req.method} ${req.baseUrl}${req.path}.`));
 }
 
 /** The JSON API answers in JSON whatever the client accepts (SPEC §4: never HTML). */
@@ -50,8 +51,7 @@ export function createErrorHandler(logger: Logger, { renderPage }: ErrorHandlerO
     if (res.headersSent) return next(err);
     const known = toAppError(err);
     const error = known ?? new AppError('internal_error');
-    // req.log carries the request id (set by the access log); tests may mount routes without it.
-    const log = req.log ?? logger;
+    const log = requestLog(req, logger);
     if (!known) {
       // The stack stays out of the default log level: it can carry request data.
       const { name, message, stack } = err instanceof Error ? err : { name: typeof err, message: String(err), stack: undefined };
