@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import { hashSessionId } from '../src/sessions/session-data.ts';
+import { sessionCookieSettings } from '../src/sessions/session-middleware.ts';
+import { createSessionSerializer } from '../src/sessions/session-serializer.ts';
 import { Cleanup } from './cleanup.ts';
 import { appCounters } from './children.ts';
 import { APP_PLANS, databaseNameFor, signIn, startLineup, type Credentials, type Lineup } from './lineup.ts';
@@ -29,6 +31,8 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const PREFIX = `rsa-bench-${runId}:`;
 const STORE_DATABASE = `rsa_bench_${runId}_store`;
 const PAUSE_AFTER_WINDOW_MS = 200;
+/** The product runs with the default SESSION_TTL (one week). */
+const PRODUCT_SESSION_TTL_SECONDS = 7 * 24 * 3600;
 const MIN_STORM_RATE_PER_SECOND = 50;
 
 const clockStart = performance.now();
@@ -69,7 +73,8 @@ async function storedSession(redisUrl: string, cookie: string): Promise<SessionD
   try {
     const raw = await client.get(`${PREFIX}product:sess:${hashSessionId(rawId)}`);
     if (!raw) throw new Error('the product stored no session for the bench user');
-    return JSON.parse(raw) as SessionData;
+    // As express-session holds it (full cookie), so plain connect-redis stores the same data.
+    return createSessionSerializer(sessionCookieSettings(false, PRODUCT_SESSION_TTL_SECONDS)).parse(raw);
   } finally {
     await client.close();
   }

@@ -137,18 +137,18 @@ describe('GET /admin/sessions', () => {
 });
 
 describe('revocation', () => {
-  it('DELETE /admin/sessions/:id removes the Redis entry, both index entries and the row, and records it', async () => {
+  it('DELETE /admin/sessions/:id removes the Redis entry, the index entry, its counts and the row, and records it', async () => {
     const t = await newApp();
     const admin = await signedInAdmin(t);
     const victim = await registerUser(t);
     const handle = (await victim.agent.get('/api/auth/me')).body.session.id;
     const hash = hashSessionId(rawSessionId(victim.cookie));
+    expect(await t.sessions.cache.activeCounts(Date.now())).toEqual({ activeSessions: 2, activeUsers: 2 });
 
     expect((await admin.agent.delete(`/admin/sessions/${handle}`)).status).toBe(204);
     expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);
     expect(await t.redis.zScore(`${t.prefix}user:${victim.user.id}:sessions`, hash)).toBeNull();
-    expect(await t.redis.zScore(`${t.prefix}sessions:by-expiry`, hash)).toBeNull();
-    expect(await t.redis.zScore(`${t.prefix}users:by-expiry`, victim.user.id)).toBeNull();
+    expect(await t.sessions.cache.activeCounts(Date.now())).toEqual({ activeSessions: 1, activeUsers: 1 });
     expect(await t.db.session.findUnique({ where: { handle } })).toBeNull();
     expect(await t.db.sessionEvent.count({ where: { userId: victim.user.id, type: 'revoked', sessionHandle: handle } })).toBe(1);
     expect((await victim.agent.get('/api/auth/me')).status).toBe(401);

@@ -37,8 +37,7 @@ describe('consistency check', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         `row ${hashA} (user ${a.user.id}) has no Redis entry`,
-        `sessions:by-expiry holds ${hashA}, which has no Redis entry`,
-        `sessions:by-expiry holds ${hashB}, which has no row`,
+        `index of user ${b.user.id} holds ${hashB}, which has no live row`,
       ]),
     );
   });

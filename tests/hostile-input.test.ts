@@ -104,7 +104,8 @@ describe('hostile input', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s → 4xx JSON error, nothing stored, no role change', async (_name, c) => {
     // Counted by what this app owns (other test files share the database).
     const emails = emailsIn(c.body);
-    const sessionsBefore = await t.redis.zCard(t.sessions.cache.sessionsByExpiryKey);
+    const activeSessions = async () => (await t.sessions.cache.activeCounts(Date.now())).activeSessions;
+    const sessionsBefore = await activeSessions();
     const rowsBefore = await t.db.session.count({ where: { userId: { in: [user.user.id, admin.user.id] } } });
     const agent = c.as === 'anonymous' ? request(t.app) : c.as === 'user' ? user.agent : admin.agent;
     let req = agent[c.method](c.path);
@@ -117,7 +118,7 @@ describe('hostile input', () => {
     expect(res.body.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }));
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await t.db.user.count({ where: { email: { in: emails } } })).toBe(0);
-    expect(await t.redis.zCard(t.sessions.cache.sessionsByExpiryKey)).toBe(sessionsBefore);
+    expect(await activeSessions()).toBe(sessionsBefore);
     expect(await t.db.session.count({ where: { userId: { in: [user.user.id, admin.user.id] } } })).toBe(rowsBefore);
     expect((await t.db.user.findUniqueOrThrow({ where: { id: user.user.id } })).role).toBe('user');
     expect((await request(t.app).get('/healthz')).status).toBe(200);

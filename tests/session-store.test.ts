@@ -2,6 +2,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
+import { decodeSession } from '../src/sessions/session-serializer.ts';
 import { buildTestApp, loginAgent, rawSessionId, registerUser, runKeys, type TestApp } from './helpers/test-app.ts';
 
 const MINUTE_MS = 60_000;
@@ -29,7 +30,7 @@ describe('storage', () => {
     for (const key of keys) {
       expect(key).not.toContain(sid);
       const type = await t.redis.type(key);
-      const value = type === 'string' ? await t.redis.get(key) : JSON.stringify(await t.redis.zRange(key, 0, -1));
+      const value = type === 'string' ? await t.redis.get(key) : type === 'hash' ? JSON.stringify(await t.redis.hGetAll(key)) : JSON.stringify(await t.redis.zRange(key, 0, -1));
       expect(value ?? '').not.toContain(sid);
     }
     const rows = await t.db.$queryRaw<Array<{ row: string }>>`SELECT row_to_json(s)::text AS row FROM "Session" s WHERE "userId" = ${user.id}::uuid`;
@@ -112,15 +113,15 @@ describe('lastSeenAt', () => {
     t.clock.advance(31_000); // 61 s after sign-in: due
     const me = await agent.get('/api/auth/me');
     expect(me.status).toBe(200);
-    const after = JSON.parse((await t.redis.get(sessionKey(cookie)))!);
-    expect(after.auth.lastSeenAt).toBeGreaterThanOrEqual(rowBefore.lastSeenAt.getTime() + 61_000);
+    const after = decodeSession((await t.redis.get(sessionKey(cookie)))!);
+    expect(after.auth!.lastSeenAt).toBeGreaterThanOrEqual(rowBefore.lastSeenAt.getTime() + 61_000);
     // The database is not written by the request itself, only by the write-behind flush.
     expect((await t.db.session.findUniqueOrThrow({ where: { idHash: hash } })).lastSeenAt).toEqual(rowBefore.lastSeenAt);
     expect(t.sessions.lastSeen.size).toBeGreaterThanOrEqual(1);
     await t.sessions.lastSeen.flush();
     const rowAfter = await t.db.session.findUniqueOrThrow({ where: { idHash: hash } });
-    expect(rowAfter.lastSeenAt.getTime()).toBe(after.auth.lastSeenAt);
-    expect(rowAfter.expiresAt.getTime()).toBe(after.auth.lastSeenAt + 900_000);
+    expect(rowAfter.lastSeenAt.getTime()).toBe(after.auth!.lastSeenAt);
+    expect(rowAfter.expiresAt.getTime()).toBe(after.auth!.lastSeenAt + 900_000);
     // The Redis TTL and index score moved with the idle expiry.
     expect(await t.redis.zScore(`${t.prefix}user:${rowAfter.userId}:sessions`, hash)).toBe(rowAfter.expiresAt.getTime());
   });
@@ -180,5 +181,41 @@ describe('revocation during a request', () => {
     expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);
     expect(await t.db.session.findUnique({ where: { idHash: hash } })).toBeNull();
     expect((await request(t.app).get('/api/auth/me').set('Cookie', victim.cookie)).status).toBe(401);
+  });
+});
+
+describe('expiry counters (admin summary)', () => {
+  it('count each live session and user once, through touches, revocation, logout and expiry', async () => {
+    const own = await buildTestApp({ SESSION_TTL: '3600', SESSION_IDLE_TIMEOUT: '900' });
+    try {
+      const counts = () => own.sessions.cache.activeCounts(own.clock.now());
+      const minutes = async () => Object.values(await own.redis.hGetAll(own.sessions.cache.sessionCountsKey)).reduce((sum, n) => sum + Number(n), 0);
+      const a = await registerUser(own);
+      const laptop = await loginAgent(own, a.email);
+      const b = await registerUser(own);
+      expect(await counts()).toEqual({ activeSessions: 3, activeUsers: 2 });
+
+      // Touches move each session (and its user) to a later expiry minute, never count it twice.
+      for (let i = 0; i < 3; i++) {
+        own.clock.advance(2 * MINUTE_MS);
+        for (const agent of [a.agent, laptop.agent, b.agent]) expect((await agent.get('/api/auth/me')).status).toBe(200);
+      }
+      expect(await counts()).toEqual({ activeSessions: 3, activeUsers: 2 });
+      expect(await minutes()).toBe(3);
+
+      expect((await a.agent.post('/api/sessions/revoke-others')).body).toEqual({ revoked: 1 });
+      expect(await counts()).toEqual({ activeSessions: 2, activeUsers: 2 });
+      expect((await b.agent.post('/api/auth/logout')).status).toBe(204);
+      expect(await counts()).toEqual({ activeSessions: 1, activeUsers: 1 });
+
+      // Past the idle timeout nothing is active, and the sweep drops the passed minutes.
+      own.clock.advance(16 * MINUTE_MS);
+      expect(await counts()).toEqual({ activeSessions: 0, activeUsers: 0 });
+      expect(await own.sessions.cache.trimExpired(own.clock.now())).toBe(1);
+      expect(await own.redis.hLen(own.sessions.cache.sessionCountsKey)).toBe(0);
+      expect(await own.redis.hLen(own.sessions.cache.userCountsKey)).toBe(0);
+    } finally {
+      await own.close();
+    }
   });
 });

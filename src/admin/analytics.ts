@@ -1,5 +1,6 @@
-// The numbers operators see: a summary that answers in O(log n) (sorted-set counts in Redis,
-// no session is read), and hourly series for the last 24 h from the Redis counters.
+// The numbers operators see: a summary whose cost does not grow with the number of sessions
+// (expiry counters in Redis, no session is read), and hourly series for the last 24 h from the
+// Redis counters.
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
 import type { RedisClient } from '../redis.ts';

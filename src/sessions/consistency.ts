@@ -1,7 +1,7 @@
-// Do Redis and PostgreSQL agree? Every live `Session` row has its Redis entry, its per-user
-// index entry and its entry in sessions:by-expiry; every live indexed hash has its row; each
-// user's score in users:by-expiry is their latest session expiry. Reads the indexes and the
-// table in batches (never the keyspace). Used by `npm run check:consistency` and the tests.
+// Do Redis and PostgreSQL agree? Every live `Session` row has its Redis entry and its per-user
+// index entry; every live indexed hash has its row; and, over a whole deployment, the expiry
+// counters add up to the live rows and their users. Reads the indexes and the tables in batches
+// (never the keyspace). Used by `npm run check:consistency` and the tests.
 import type { Db } from '../db.ts';
 import type { RedisClient } from '../redis.ts';
 import type { SessionCache } from './session-cache.ts';
@@ -9,6 +9,7 @@ import type { SessionCache } from './session-cache.ts';
 const BATCH = 2_000;
 /** Sessions expiring this close to the snapshot may vanish mid-check; they are left out. */
 const EXPIRY_MARGIN_MS = 5_000;
+const MINUTE_MS = 60_000;
 
 export interface ConsistencyReport {
   liveRows: number;
@@ -42,46 +43,48 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
     after = rows.at(-1)!.idHash;
     liveRows += rows.length;
     const values = await redis.mGet(rows.map((row) => cache.sessionKey(row.idHash)));
-    const scores = await Promise.all(rows.map((row) => redis.zScore(cache.sessionsByExpiryKey, row.idHash)));
     rows.forEach((row, i) => {
       if (values[i] === null) note(`row ${row.idHash} (user ${row.userId}) has no Redis entry`);
-      if (scores[i] === null) note(`row ${row.idHash} is missing from sessions:by-expiry`);
       const list = rowsByUser.get(row.userId) ?? [];
       list.push({ hash: row.idHash, expiresAt: row.expiresAt.getTime() });
       rowsByUser.set(row.userId, list);
     });
   }
 
-  // 2. Per-user indexes and users:by-expiry ↔ rows.
-  for (const [userId, rows] of rowsByUser) {
-    const indexed = await redis.zRangeWithScores(cache.userIndexKey(userId), 0, -1);
-    const live = new Map(indexed.filter((e) => e.score > cutoff).map((e) => [e.value, e.score]));
-    for (const row of rows) if (!live.has(row.hash)) note(`row ${row.hash} is missing from the index of user ${userId}`);
-    const rowHashes = new Set(rows.map((r) => r.hash));
-    for (const hash of live.keys()) if (!rowHashes.has(hash)) note(`index of user ${userId} holds ${hash}, which has no live row`);
-    const latest = Math.max(...indexed.map((e) => e.score));
-    const score = await redis.zScore(cache.usersByExpiryKey, userId);
-    if (score === null || score < latest) note(`users:by-expiry has ${score} for user ${userId}, whose latest session expires at ${latest}`);
-  }
-
-  // 3. sessions:by-expiry → entries and rows.
+  // 2. Per-user indexes ↔ rows, for every user (one with no live row may still hold entries).
   let indexedSessions = 0;
-  for (let start = 0; ; start += BATCH) {
-    const members = await redis.zRangeWithScores(cache.sessionsByExpiryKey, start, start + BATCH - 1);
-    if (members.length === 0) break;
-    const live = members.filter((m) => m.score > cutoff).map((m) => m.value);
+  const checkUser = async (userId: string) => {
+    const rows = rowsByUser.get(userId) ?? [];
+    const indexed = await redis.zRangeWithScores(cache.userIndexKey(userId), 0, -1);
+    const live = indexed.filter((e) => e.score > cutoff).map((e) => e.value);
     indexedSessions += live.length;
-    if (live.length === 0) continue;
-    const [values, rows] = await Promise.all([
-      redis.mGet(live.map((hash) => cache.sessionKey(hash))),
-      db.session.findMany({ where: { idHash: { in: live } }, select: { idHash: true } }),
+    const liveSet = new Set(live);
+    for (const row of rows) if (!liveSet.has(row.hash)) note(`row ${row.hash} is missing from the index of user ${userId}`);
+    const rowHashes = new Set(rows.map((r) => r.hash));
+    const stray = live.filter((hash) => !rowHashes.has(hash));
+    if (stray.length === 0) return;
+    const values = await redis.mGet(stray.map((hash) => cache.sessionKey(hash)));
+    stray.forEach((hash, i) => note(`index of user ${userId} holds ${hash}, which has no live row${values[i] === null ? ' and no Redis entry' : ''}`));
+  };
+  if (options.userIds) {
+    for (const userId of options.userIds) await checkUser(userId);
+  } else {
+    for (let afterUser: string | undefined; ; ) {
+      const users = await db.user.findMany({ where: afterUser ? { id: { gt: afterUser } } : {}, orderBy: { id: 'asc' }, take: BATCH, select: { id: true } });
+      if (users.length === 0) break;
+      afterUser = users.at(-1)!.id;
+      for (const { id } of users) await checkUser(id);
+    }
+    // 3. The counters (whole deployment only: they count every user's sessions).
+    const minuteStart = new Date(Math.floor(cutoff / MINUTE_MS) * MINUTE_MS);
+    const [counted, rowsFromMinute, usersFromMinute] = await Promise.all([
+      cache.activeCounts(cutoff),
+      db.session.count({ where: { expiresAt: { gte: minuteStart } } }),
+      db.session.groupBy({ by: ['userId'], where: { expiresAt: { gte: minuteStart } } }).then((groups) => groups.length),
     ]);
-    const withRow = new Set(rows.map((r) => r.idHash));
-    live.forEach((hash, i) => {
-      if (values[i] === null) note(`sessions:by-expiry holds ${hash}, which has no Redis entry`);
-      if (!withRow.has(hash)) note(`sessions:by-expiry holds ${hash}, which has no row`);
-    });
+    if (counted.activeSessions !== rowsFromMinute) note(`sessions:expiring counts ${counted.activeSessions} active sessions, PostgreSQL has ${rowsFromMinute}`);
+    if (counted.activeUsers !== usersFromMinute) note(`users:expiring counts ${counted.activeUsers} active users, PostgreSQL has ${usersFromMinute}`);
   }
-  if (indexedSessions !== liveRows) note(`${liveRows} live rows but ${indexedSessions} live entries in sessions:by-expiry`);
+  if (indexedSessions !== liveRows) note(`${liveRows} live rows but ${indexedSessions} live entries in the per-user indexes`);
   return { liveRows, indexedSessions, users: rowsByUser.size, problems };
 }

@@ -12,6 +12,8 @@ import { SessionCache } from './session-cache.ts';
 import { lifetimeFrom, type Lifetime } from './session-data.ts';
 import { SessionRecords } from './session-records.ts';
 import { SessionRevoker } from './session-revoker.ts';
+import { sessionCookieSettings } from './session-middleware.ts';
+import { createSessionSerializer } from './session-serializer.ts';
 
 export interface Sessions {
   store: MirroredSessionStore;
@@ -29,7 +31,8 @@ export function createSessions(config: Config, redis: RedisClient, db: Db, activ
   const records = new SessionRecords(db);
   const lastSeen = new LastSeenQueue(records, logger);
   const revoker = new SessionRevoker(cache, records, lastSeen, activity, logger);
-  const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger, activity });
+  const serializer = createSessionSerializer(sessionCookieSettings(config.isProduction, config.sessionTtlSeconds));
+  const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger, activity, serializer });
   const maintenance = new SessionMaintenance(lastSeen, records, cache, activity, now, logger);
   revalidateAfterOutages(redis, cache, now, logger);
   return { store, cache, records, revoker, lastSeen, maintenance, lifetime };

@@ -25,6 +25,7 @@ import type { PutMode, PutResult, SessionCache } from './session-cache.ts';
 import { expiresAt, hashSessionId, isExpired, isNewSession, isTouchDue, type Lifetime, type SessionAuth } from './session-data.ts';
 import type { SessionRecords } from './session-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
+import type { SessionSerializer } from './session-serializer.ts';
 
 type Callback = (err?: unknown, data?: any) => void;
 
@@ -41,6 +42,7 @@ export interface MirroredStoreDeps {
   now: () => number;
   logger: Logger;
   activity: Activity;
+  serializer: SessionSerializer;
 }
 
 function settle<T>(work: Promise<T>, cb?: Callback): Promise<T | undefined> {
@@ -64,6 +66,7 @@ export class MirroredSessionStore extends RedisStore {
     super({
       client: deps.client,
       prefix: deps.cache.sessionPrefix,
+      serializer: deps.serializer,
       ttl: (sess: SessionData) => (sess.auth ? Math.ceil((expiresAt(sess.auth, deps.lifetime) - deps.now()) / 1000) : ANONYMOUS_TTL_SECONDS),
     });
     this.deps = deps;

@@ -1,17 +1,20 @@
 // The Redis side of sessions beyond a plain GET (which RedisStore does): guarded writes,
-// the per-user index and tombstones.
+// the per-user index, the expiry counters and tombstones.
 //
 // Keys (all under the configured prefix):
-//   sess:<hash>            the session, as connect-redis stores it; TTL = time to expiry
-//   user:<userId>:sessions sorted set of that user's session hashes, score = expiry (ms)
-//   sessions:by-expiry     sorted set of every session hash, score = expiry (ms): active
-//                          sessions are a ZCOUNT, expired ones a range (admin, sweeps)
-//   users:by-expiry        sorted set of user ids, score = their latest session expiry:
-//                          active users are a ZCOUNT
-//   gone:<hash>            tombstone: this session was revoked or is known not to exist
-//   valid-since            epoch (ms): entries verified before it are checked against their
-//                          row once more (set after an outage, when revocations may have
-//                          reached PostgreSQL but not Redis)
+//   sess:<hash>             the session (see session-serializer.ts); TTL = time to expiry
+//   user:<userId>:sessions  sorted set of that user's session hashes, score = expiry (ms)
+//   sessions:expiring       hash: expiry minute → how many sessions expire in it
+//   users:expiring          hash: minute of a user's latest session expiry → how many users
+//   gone:<hash>             tombstone: this session was revoked or is known not to exist
+//   valid-since             epoch (ms): entries verified before it are checked against their
+//                           row once more (set after an outage, when revocations may have
+//                           reached PostgreSQL but not Redis)
+//
+// Active sessions and users are the sums of the counters from the current minute on: one small
+// hash each (at most one field per minute of the session lifetime, 10,080 for a week) instead
+// of a sorted set with a member per session, which cost ~150 bytes per session each. The
+// scripts below keep the counters in step with the per-user index, in the same atomic call.
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
 
@@ -19,20 +22,43 @@ export type PutMode = 'write' | 'touch' | 'restore';
 export type PutResult = 'blocked' | 'created' | 'updated';
 
 /**
- * One round trip, atomic with respect to revocation (which sets the tombstone and deletes the
- * key in one MULTI): a write can never bring back a session revoked while it was in flight.
- * 'touch' only refreshes a session that still exists; 'restore' never overwrites a newer copy.
+ * Moves one count between expiry minutes of a counter hash (KEYS given), dropping fields that
+ * reach zero. `from`/`to` are expiry scores in ms, or false (ZSCORE/ZRANGE of nothing).
  */
-const PUT_SCRIPT = `
+const COUNTER_LUA = `
+local minuteMs = 60000
+local function minute(score) return tostring(math.floor(tonumber(score) / minuteMs)) end
+local function move(key, from, to)
+  if from and to and minute(from) == minute(to) then return end
+  if from and redis.call('HINCRBY', key, minute(from), -1) <= 0 then redis.call('HDEL', key, minute(from)) end
+  if to then redis.call('HINCRBY', key, minute(to), 1) end
+end
+local function latest(index)
+  local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  return top[2] or false
+end
+`;
+
+/**
+ * One round trip, atomic with respect to revocation (which sets the tombstone and deletes the
+ * key in the same kind of script call): a write can never bring back a session revoked while
+ * it was in flight. 'touch' only refreshes a session that still exists; 'restore' never
+ * overwrites a newer copy.
+ * KEYS: session, tombstone, user index, sessions:expiring, users:expiring.
+ * ARGV: value, TTL ms, expiry ms, hash, index TTL ms, mode.
+ */
+const PUT_SCRIPT = `${COUNTER_LUA}
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local existed = redis.call('EXISTS', KEYS[1])
 if ARGV[6] == 'touch' and existed == 0 then return 0 end
 if ARGV[6] == 'restore' and existed == 1 then return 2 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local before = latest(KEYS[3])
+local previous = redis.call('ZSCORE', KEYS[3], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[5], 'GT', ARGV[3], ARGV[7])
+move(KEYS[4], previous, ARGV[3])
+move(KEYS[5], before, latest(KEYS[3]))
 return existed + 1
 `;
 
@@ -43,22 +69,54 @@ return 1
 `;
 
 /**
- * Revocation of one user's sessions (ARGV[4..]): tombstone, delete, unindex; then the user's
- * score in users:by-expiry becomes their latest remaining expiry.
- * KEYS: user index, sessions:by-expiry, users:by-expiry. ARGV: prefix, tombstone TTL, user id, hashes…
+ * Revocation of one user's sessions (ARGV[3..]): tombstone, delete, unindex, uncount; then the
+ * user moves to the minute of their latest remaining expiry (or out of the count).
+ * KEYS: user index, sessions:expiring, users:expiring. ARGV: prefix, tombstone TTL, hashes…
  */
-const REMOVE_SCRIPT = `
+const REMOVE_SCRIPT = `${COUNTER_LUA}
 local prefix, ttl = ARGV[1], ARGV[2]
-for i = 4, #ARGV do
+local before = latest(KEYS[1])
+for i = 3, #ARGV do
   local hash = ARGV[i]
   redis.call('SET', prefix .. 'gone:' .. hash, '1', 'EX', ttl)
   redis.call('UNLINK', prefix .. 'sess:' .. hash)
-  redis.call('ZREM', KEYS[1], hash)
-  redis.call('ZREM', KEYS[2], hash)
+  local score = redis.call('ZSCORE', KEYS[1], hash)
+  if score then
+    redis.call('ZREM', KEYS[1], hash)
+    move(KEYS[2], score, false)
+  end
 end
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if #top == 0 then return redis.call('ZREM', KEYS[3], ARGV[3]) end
-return redis.call('ZADD', KEYS[3], top[2], ARGV[3])
+move(KEYS[3], before, latest(KEYS[1]))
+return 1
+`;
+
+/** Sums of both counters from the current minute on. KEYS: sessions:expiring, users:expiring. ARGV: now ms. */
+const ACTIVE_SCRIPT = `
+local from = math.floor(tonumber(ARGV[1]) / 60000)
+local function sum(key)
+  local total, all = 0, redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    if tonumber(all[i]) >= from then total = total + tonumber(all[i + 1]) end
+  end
+  return total
+end
+return { sum(KEYS[1]), sum(KEYS[2]) }
+`;
+
+/** Drops the counters' past minutes; returns how many sessions they held. KEYS/ARGV as above. */
+const TRIM_SCRIPT = `
+local from = math.floor(tonumber(ARGV[1]) / 60000)
+local dropped = 0
+for k = 1, #KEYS do
+  local all = redis.call('HGETALL', KEYS[k])
+  for i = 1, #all, 2 do
+    if tonumber(all[i]) < from then
+      if k == 1 then dropped = dropped + tonumber(all[i + 1]) end
+      redis.call('HDEL', KEYS[k], all[i])
+    end
+  end
+end
+return dropped
 `;
 
 /** Covers in-flight requests and restores racing a revocation, and repeated lookups of dead ids. */
@@ -101,8 +159,8 @@ export class SessionCache {
     private readonly prefix: string,
   ) {
     this.sessionPrefix = `${prefix}sess:`;
-    this.sessionsByExpiryKey = `${prefix}sessions:by-expiry`;
-    this.usersByExpiryKey = `${prefix}users:by-expiry`;
+    this.sessionCountsKey = `${prefix}sessions:expiring`;
+    this.userCountsKey = `${prefix}users:expiring`;
     this.validSinceKey = `${prefix}valid-since`;
   }
 
@@ -139,8 +197,8 @@ export class SessionCache {
     return this.sessionPrefix + hash;
   }
 
-  readonly sessionsByExpiryKey: string;
-  readonly usersByExpiryKey: string;
+  readonly sessionCountsKey: string;
+  readonly userCountsKey: string;
   readonly validSinceKey: string;
 
   tombstoneKey(hash: string): string {
@@ -154,8 +212,8 @@ export class SessionCache {
   async put(hash: string, value: string, mode: PutMode, options: PutOptions): Promise<PutResult> {
     const ttlMs = options.expiresAtMs - options.nowMs;
     if (ttlMs <= 0) return 'blocked';
-    const keys = [this.sessionKey(hash), this.tombstoneKey(hash), this.userIndexKey(options.userId), this.sessionsByExpiryKey, this.usersByExpiryKey];
-    const args = [value, String(ttlMs), String(options.expiresAtMs), hash, String(options.indexTtlMs), mode, options.userId];
+    const keys = [this.sessionKey(hash), this.tombstoneKey(hash), this.userIndexKey(options.userId), this.sessionCountsKey, this.userCountsKey];
+    const args = [value, String(ttlMs), String(options.expiresAtMs), hash, String(options.indexTtlMs), mode];
     const reply = await this.script(PUT_SCRIPT, keys, args);
     return reply === 0 ? 'blocked' : reply === 1 ? 'created' : 'updated';
   }
@@ -171,7 +229,7 @@ export class SessionCache {
   /**
    * Tombstones, deletes and unindexes: one script call per user, however many sessions (the
    * script builds the session keys from the prefix, so this store expects a single Redis, not
-   * a cluster), then fixes the user's latest expiry in users:by-expiry.
+   * a cluster), then moves the user to the minute of their latest remaining expiry.
    */
   async remove(entries: IndexedEntry[]): Promise<void> {
     const byUser = new Map<string, string[]>();
@@ -182,21 +240,23 @@ export class SessionCache {
     }
     for (const [userId, hashes] of byUser) {
       for (const batch of chunks(hashes, BATCH_SIZE)) {
-        await this.script(REMOVE_SCRIPT, [this.userIndexKey(userId), this.sessionsByExpiryKey, this.usersByExpiryKey], [this.prefix, String(TOMBSTONE_TTL_SECONDS), userId, ...batch]);
+        await this.script(REMOVE_SCRIPT, [this.userIndexKey(userId), this.sessionCountsKey, this.userCountsKey], [this.prefix, String(TOMBSTONE_TTL_SECONDS), ...batch]);
       }
     }
   }
 
-  /** Active sessions and users: two ZCOUNTs, O(log n) however many sessions there are. */
+  /**
+   * Sessions and users whose (latest) expiry is in this minute or later: exact to the minute,
+   * at a cost bounded by the minutes in a session lifetime, however many sessions there are.
+   */
   async activeCounts(nowMs: number): Promise<{ activeSessions: number; activeUsers: number }> {
-    const [activeSessions, activeUsers] = await Promise.all([this.client.zCount(this.sessionsByExpiryKey, `(${nowMs}`, '+inf'), this.client.zCount(this.usersByExpiryKey, `(${nowMs}`, '+inf')]);
+    const [activeSessions, activeUsers] = (await this.script(ACTIVE_SCRIPT, [this.sessionCountsKey, this.userCountsKey], [String(nowMs)])) as [number, number];
     return { activeSessions, activeUsers };
   }
 
-  /** Drops index entries of sessions that expired by TTL; returns how many went. */
+  /** Drops the counts of minutes that have passed (sessions that expired by TTL); returns how many sessions. */
   async trimExpired(nowMs: number): Promise<number> {
-    const [sessions] = await Promise.all([this.client.zRemRangeByScore(this.sessionsByExpiryKey, '-inf', nowMs), this.client.zRemRangeByScore(this.usersByExpiryKey, '-inf', nowMs)]);
-    return sessions;
+    return (await this.script(TRIM_SCRIPT, [this.sessionCountsKey, this.userCountsKey], [String(nowMs)])) as number;
   }
 
   /** Deletes without a tombstone: undoes a write whose database half failed. */

@@ -4,6 +4,7 @@ import type { SessionData } from 'express-session';
 import { describeDevice, type Device } from './device.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { SessionRecords } from './session-records.ts';
+import { decodeSession } from './session-serializer.ts';
 import { expiresAt, type Lifetime } from './session-data.ts';
 
 export interface SessionView {
@@ -31,7 +32,7 @@ export async function listUserSessions(cache: SessionCache, records: SessionReco
   const stored = await cache.listForUser(userId, nowMs);
   const entries: SessionEntry[] = [];
   for (const { hash, raw } of stored) {
-    const data = JSON.parse(raw) as SessionData;
+    const data = decodeSession(raw);
     if (data.auth?.user.id === userId) entries.push({ hash, data });
   }
   return entries;

@@ -20,6 +20,13 @@ export function cookieAttributes(isProduction: boolean) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: isProduction, path: '/' };
 }
 
+export type SessionCookieSettings = ReturnType<typeof cookieAttributes> & { maxAge: number };
+
+/** The session cookie's settings; every session carries them (see session-serializer.ts). */
+export function sessionCookieSettings(isProduction: boolean, ttlSeconds: number): SessionCookieSettings {
+  return { ...cookieAttributes(isProduction), maxAge: ttlSeconds * 1000 };
+}
+
 export function createSessionMiddleware(store: Store, options: SessionCookieOptions): RequestHandler {
   return session({
     name: sessionCookieName(options.isProduction),
@@ -29,7 +36,7 @@ export function createSessionMiddleware(store: Store, options: SessionCookieOpti
     // Nothing is stored, and no cookie set, until someone signs in.
     saveUninitialized: false,
     rolling: false,
-    cookie: { ...cookieAttributes(options.isProduction), maxAge: options.ttlSeconds * 1000 },
+    cookie: sessionCookieSettings(options.isProduction, options.ttlSeconds),
   });
 }
 

@@ -1,0 +1,50 @@
+// The Redis value of a session: positional and without the cookie's shared settings, which
+// come back from the settings on read; older and unusual values still round-trip.
+import { Cookie, type SessionData } from 'express-session';
+import { describe, expect, it } from 'vitest';
+import { sessionCookieSettings } from '../src/sessions/session-middleware.ts';
+import { createSessionSerializer, decodeSession } from '../src/sessions/session-serializer.ts';
+
+const settings = sessionCookieSettings(true, 7 * 24 * 3600);
+const serializer = createSessionSerializer(settings);
+const auth = () => ({ user: { id: 'u1', email: 'a@example.test', name: null, role: 'user' as const }, handle: 'h'.repeat(22), createdAt: 1, lastSeenAt: 2, absoluteExpiresAt: 3, ip: null, userAgent: 'ua', verifiedAt: 4 });
+const cookie = () => new (Cookie as unknown as new (options: object) => Cookie)(settings);
+/** What express-session itself would store (JSON of the session object). */
+const asStoredByExpressSession = (sess: object) => JSON.parse(JSON.stringify(sess));
+
+describe('session serializer', () => {
+  it('writes a signed-in session as a short array and reads back exactly what express-session had', () => {
+    const sess = { cookie: cookie(), auth: auth(), csrfToken: 'tok' } as unknown as SessionData;
+    const raw = serializer.stringify(sess);
+    expect(JSON.parse(raw)).toEqual(['s1', (sess.cookie.expires as Date).getTime(), ['u1', 'a@example.test', null, 'user'], 'h'.repeat(22), 1, 2, 3, null, 'ua', 4, { csrfToken: 'tok' }]);
+    expect(serializer.parse(raw)).toEqual(asStoredByExpressSession(sess));
+    expect(raw.length).toBeLessThan(JSON.stringify(sess).length / 2 + 20);
+    expect(decodeSession(raw).auth).toEqual(auth());
+  });
+
+  it('keeps auth data with a field the layout does not know, as an object', () => {
+    const sess = { cookie: cookie(), auth: { ...auth(), mfa: true } } as unknown as SessionData;
+    const raw = serializer.stringify(sess);
+    expect(JSON.parse(raw).auth.mfa).toBe(true);
+    expect(raw).not.toContain('httpOnly');
+    expect(serializer.parse(raw)).toEqual(asStoredByExpressSession(sess));
+  });
+
+  it('stores an anonymous session (a CSRF token) as an object without the shared cookie settings', () => {
+    const sess = { cookie: cookie(), csrfToken: 'tok' } as unknown as SessionData;
+    const raw = serializer.stringify(sess);
+    expect(raw).not.toContain('httpOnly');
+    expect(serializer.parse(raw)).toEqual(asStoredByExpressSession(sess));
+  });
+
+  it('reads values written in express-session\'s full form unchanged (their attributes win)', () => {
+    const full = { cookie: { originalMaxAge: 5000, expires: null, secure: false, httpOnly: true, path: '/', sameSite: 'lax' }, auth: auth() };
+    expect(serializer.parse(JSON.stringify(full))).toEqual(full);
+  });
+
+  it('keeps a browser-session cookie (no expiry) without one', () => {
+    const sess = { cookie: cookie(), auth: auth() } as unknown as SessionData;
+    sess.cookie.expires = undefined;
+    expect(serializer.parse(serializer.stringify(sess)).cookie).toMatchObject({ expires: null, httpOnly: true, secure: true, path: '/', sameSite: 'lax' });
+  });
+});
