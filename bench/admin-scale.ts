@@ -23,7 +23,7 @@ const SESSIONS = Number(process.env.BENCH_ADMIN_SESSIONS ?? (QUICK ? 100_000 : 1
 const SESSIONS_PER_USER = 5;
 const REVOKE_COUNT = 10_000;
 const SAMPLES = 30;
-/** Bounded so no queued command waits past the client's 2 s command timeout. */
+/** Bounded, so Redis answers every put promptly while the summary is sampled. */
 const CONCURRENT_PUTS = 200;
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
 
@@ -69,18 +69,22 @@ const { cache, lifetime, store } = built.sessions;
 /** Writes a session through the same Redis script a sign-in uses (the row is bulk-inserted). */
 async function putSession(userId: string, nowMs: number): Promise<{ hash: string; handle: string }> {
   const hash = hashSessionId(randomBytes(24).toString('base64url'));
+  // Last used at any time within the idle timeout, so the expiries (and the summary's
+  // per-minute counters) spread over a whole idle window, as in a real deployment.
+  // (An hour of margin: none may expire while the run lasts.)
+  const lastSeenAt = nowMs - Math.floor(Math.random() * Math.max(0, lifetime.idleMs - 3_600_000));
   const auth: SessionAuth = {
     user: { id: userId, email: `${userId}@bench.test`, name: null, role: 'user' },
     handle: newHandle(),
-    createdAt: nowMs,
-    lastSeenAt: nowMs,
-    absoluteExpiresAt: nowMs + lifetime.ttlMs,
+    createdAt: lastSeenAt,
+    lastSeenAt,
+    absoluteExpiresAt: lastSeenAt + lifetime.ttlMs,
     ip: '127.0.0.1',
     userAgent: UA,
     verifiedAt: nowMs,
   };
-  const value = store.serializer.stringify({ cookie: { originalMaxAge: lifetime.ttlMs, expires: new Date(nowMs + lifetime.ttlMs), httpOnly: true, path: '/', sameSite: 'lax', secure: false } as never, auth });
-  await cache.put(hash, value, 'write', { userId, expiresAtMs: Math.min(auth.absoluteExpiresAt, nowMs + lifetime.idleMs), nowMs, indexTtlMs: lifetime.ttlMs });
+  const value = store.serializer.stringify({ cookie: { originalMaxAge: lifetime.ttlMs, expires: new Date(auth.absoluteExpiresAt), httpOnly: true, path: '/', sameSite: 'lax', secure: false } as never, auth });
+  await cache.put(hash, value, 'write', { userId, expiresAtMs: Math.min(auth.absoluteExpiresAt, lastSeenAt + lifetime.idleMs), nowMs, indexTtlMs: lifetime.ttlMs });
   return { hash, handle: auth.handle };
 }
 
@@ -143,6 +147,11 @@ try {
     const [pageTime, res] = await time(() => agent.get('/admin/sessions').set('Accept', 'application/json'));
     if (res.status !== 200) throw new Error(`GET /admin/sessions: ${res.status}`);
     pageMs.push(pageTime);
+  }
+  // The counters must have counted every session written (plus the admin's own) exactly once.
+  const users = SESSIONS / SESSIONS_PER_USER + 1;
+  if (summary!.activeSessions !== SESSIONS + 1 || summary!.activeUsers !== users) {
+    throw new Error(`summary counts ${summary!.activeSessions} sessions / ${summary!.activeUsers} users, expected ${SESSIONS + 1} / ${users}`);
   }
   results.summary = { ...stats(summaryMs), activeSessions: summary!.activeSessions, activeUsers: summary!.activeUsers };
   results.adminSessionsPage = stats(pageMs);
