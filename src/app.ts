@@ -66,6 +66,9 @@ export function createApp(deps: AppDeps): App {
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  // No ETags on API answers and pages: they are no-store (see security-headers.ts), so an
+  // ETag would only cost a hash of every body. Static files keep theirs (serve-static's own).
+  app.set('etag', false);
   configureViews(app, { cache: config.nodeEnv !== 'development' });
   app.use(createRequestLogger(logger));
   app.use(createRequestTimer(metrics));

@@ -2,6 +2,8 @@
 
 const DEPENDENCY_ERROR_NAMES = new Set([
   'ClientClosedError',
+  'DisconnectsClientError',
+  'RedisStalledError',
   'ClientOfflineError',
   'SocketClosedUnexpectedlyError',
   'ConnectionTimeoutError',

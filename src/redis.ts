@@ -8,6 +8,13 @@ export type RedisClient = ReturnType<typeof buildClient>;
 
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 5_000;
+/** How long the session path waits for a Redis answer before using PostgreSQL instead. */
+export const REDIS_ANSWER_DEADLINE_MS = 2_000;
+
+/** Redis took a command and sent no answer in time (a hung server, a black-holed network). */
+export class RedisStalledError extends Error {
+  override name = 'RedisStalledError';
+}
 
 /** Exponential backoff with jitter, capped: 50 ms, 100 ms, 200 ms … 5 s. */
 export function reconnectDelayMs(retries: number): number {
@@ -58,4 +65,48 @@ export async function connectRedis(client: RedisClient, redisUrl: string, timeou
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `work` (a command of `client`), or a RedisStalledError once `ms` have passed, after which the
+ * connection is replaced (see restartStalledConnection). node-redis has no deadline for a
+ * command already sent: its `commandOptions.timeout` only covers the wait to be written. A plain
+ * timer, cleared on the answer, costs the hot path far less than that option's AbortSignal did.
+ */
+export function answerWithin<T>(client: RedisClient, work: Promise<T>, ms = REDIS_ANSWER_DEADLINE_MS): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      restartStalledConnection(client, ms);
+      reject(new RedisStalledError(`Redis sent no answer within ${ms} ms`));
+    }, ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+const restarting = new WeakSet<RedisClient>();
+
+/**
+ * A connection whose commands go unanswered is dropped and opened again, so it takes the same
+ * path as a connection that broke: an 'error' (logged; requests use PostgreSQL while the client
+ * is not ready), then 'ready', on which every instance moves `valid-since` forward
+ * (sessions/index.ts). Commands still waiting on the old connection fail at once.
+ */
+export function restartStalledConnection(client: RedisClient, afterMs: number): void {
+  if (restarting.has(client) || !client.isOpen) return;
+  restarting.add(client);
+  client.emit('error', new RedisStalledError(`Redis sent no answer within ${afterMs} ms: reconnecting`));
+  client.destroy();
+  client
+    .connect()
+    .catch(() => undefined) // the 'error' listener has logged it; the reconnect strategy goes on
+    .finally(() => restarting.delete(client));
 }

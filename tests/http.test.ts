@@ -35,9 +35,19 @@ describe('every response', () => {
     reference.get('/', (_req, res) => void res.json({}));
     const expected = (await request(reference).get('/')).headers;
     const ours = (await request(t.app).get('/api/auth/me')).headers;
-    const helmetNames = Object.keys(expected).filter((name) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive'].includes(name));
+    const helmetNames = Object.keys(expected).filter((name) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive', 'cache-control'].includes(name));
     expect(helmetNames.length).toBeGreaterThan(10);
     for (const name of helmetNames) expect([name, ours[name]]).toEqual([name, expected[name]]);
+  });
+
+  it('marks API answers and pages no-store, without an ETag; static files stay cacheable', async () => {
+    for (const path of ['/api/auth/me', '/login', '/healthz']) {
+      const res = await request(t.app).get(path);
+      expect([path, res.headers['cache-control'], res.headers.etag]).toEqual([path, 'no-store', undefined]);
+    }
+    const css = await request(t.app).get('/static/app.css');
+    expect(css.headers['cache-control']).toBe('public, max-age=3600');
+    expect(css.headers.etag).toBeDefined();
   });
 
   it('answers an unknown /api path with a JSON 404 naming the whole path', async () => {

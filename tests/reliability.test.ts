@@ -83,6 +83,40 @@ describe('Redis cut mid-flight', () => {
   });
 });
 
+describe('Redis stops answering (connection open, no replies)', () => {
+  it('answers from PostgreSQL after the 2 s deadline, reconnects, and keeps revocations made meanwhile', async () => {
+    const proxy = await startTcpProxy(redisPort());
+    cleanups.push(() => proxy.close());
+    const t = await appBehind(proxy, 'redis');
+    const alice = await registerUser(t);
+    const laptop = await loginAgent(t, alice.email);
+
+    proxy.stall();
+    const [me, meMs] = await timed(() => alice.agent.get('/api/auth/me'));
+    expect(me.status).toBe(200);
+    expect(meMs).toBeGreaterThanOrEqual(1900); // the deadline, not an error at once
+    expect(meMs).toBeLessThan(4000);
+    measured.redisStallAnswered = meMs;
+    // The stalled connection was dropped: further requests do not wait at all.
+    const [again, againMs] = await timed(() => alice.agent.get('/api/auth/me'));
+    expect(again.status).toBe(200);
+    expect(againMs).toBeLessThan(1000);
+    expect((await alice.agent.post('/api/sessions/revoke-others')).body).toEqual({ revoked: 1 });
+    expect((await laptop.agent.get('/api/auth/me')).status).toBe(401);
+
+    const unstalledAt = Date.now();
+    proxy.unstall();
+    await waitFor(() => t.redis.isReady, 20_000);
+    measured.redisStallReconnect = Date.now() - unstalledAt;
+    await waitFor(async () => Number(await t.redis.get(t.sessions.cache.validSinceKey)) >= unstalledAt - 5000);
+    // Redis still holds the laptop's entry from before the stall, but it is no longer trusted.
+    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(laptop.cookie))}`)).toBe(1);
+    expect((await laptop.agent.get('/api/auth/me')).status).toBe(401);
+    expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
+    expect((await request(t.app).get('/readyz')).status).toBe(200);
+  });
+});
+
 describe('PostgreSQL cut', () => {
   it('keeps sessions working from Redis, answers writes with 503 quickly, and resumes the mirror', async () => {
     const proxy = await startTcpProxy(postgresPort());

@@ -2,12 +2,16 @@
 // a chain of small middlewares; with options that have no per-request parts (no CSP nonces or
 // directive functions, which we do not use) the result never changes, so it is recorded at
 // start and replayed in one loop: same headers, a fraction of the work on the hot path.
+//
+// Every response also starts as `Cache-Control: no-store`: API answers and pages are per user
+// (and pages carry CSRF tokens), so no browser or shared cache may keep them. A route that may
+// be cached says so itself (static files set their own max-age, replacing this).
 import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 
 export function createSecurityHeaders(options: Readonly<HelmetOptions> = {}): RequestHandler {
-  const set: Array<[string, OutgoingHttpHeader]> = [];
+  const set: Array<[string, OutgoingHttpHeader]> = [['Cache-Control', 'no-store']];
   const removed: string[] = [];
   const recorder = {
     setHeader: (name: string, value: OutgoingHttpHeader) => set.push([name, value]),

@@ -102,11 +102,11 @@ export class MirroredSessionStore extends RedisStore {
     return settle(Promise.reject(new Error('MirroredSessionStore.all scans the keyspace; not supported')), cb);
   }
 
-  /** Runs a Redis step; if Redis is away, says so (undefined) instead of failing the request. */
+  /** Runs a Redis step; if Redis is away or does not answer, says so (undefined) instead of failing the request. */
   private async redis<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
     if (!this.deps.cache.available) return undefined;
     try {
-      return await step();
+      return await this.deps.cache.answered(step());
     } catch (err) {
       if (!isDependencyError(err)) throw err;
       this.deps.logger.warn({ err: (err as Error).message, step: what }, 'Redis unavailable; continuing with PostgreSQL');

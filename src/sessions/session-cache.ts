@@ -16,7 +16,7 @@
 // of a sorted set with a member per session, which cost ~150 bytes per session each. The
 // scripts below keep the counters in step with the per-user index, in the same atomic call.
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../redis.ts';
+import { answerWithin, type RedisClient } from '../redis.ts';
 
 export type PutMode = 'write' | 'touch' | 'restore';
 export type PutResult = 'blocked' | 'created' | 'updated';
@@ -167,6 +167,11 @@ export class SessionCache {
   /** Whether Redis can be asked at all right now (connected); requests fall back when not. */
   get available(): boolean {
     return this.client.isReady;
+  }
+
+  /** `work`'s answer, or a RedisStalledError after 2 s (and the connection is replaced). */
+  answered<T>(work: Promise<T>): Promise<T> {
+    return answerWithin(this.client, work);
   }
 
   /** The hot path: the session and the revalidation epoch in one MGET. */

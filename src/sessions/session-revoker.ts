@@ -27,7 +27,7 @@ export class SessionRevoker {
   private async fromRedis<T>(step: () => Promise<T>, fallback: T): Promise<T> {
     if (!this.cache.available) return fallback;
     try {
-      return await step();
+      return await this.cache.answered(step());
     } catch (err) {
       if (!isDependencyError(err)) throw err;
       this.logger.warn({ err: (err as Error).message }, 'revocation not applied to Redis (unavailable); entries will be revalidated when it returns');

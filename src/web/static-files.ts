@@ -19,6 +19,12 @@ const ALTCHA_FILES = new Map([
 
 export function createStaticRouter(): Router {
   const router = Router();
+  // Every response starts as no-store (http/security-headers.ts); these files may be cached,
+  // and serve-static only sets its max-age when no Cache-Control is there yet.
+  router.use('/static', function cacheableFiles(_req: Request, res: Response, next: NextFunction) {
+    res.removeHeader('Cache-Control');
+    next();
+  });
   router.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: CACHE_MAX_AGE_MS }));
   router.get('/static/vendor/altcha/:file', function altchaFile(req: Request, res: Response, next: NextFunction) {
     const file = ALTCHA_FILES.get(String(req.params.file));

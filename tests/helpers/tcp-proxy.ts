@@ -8,11 +8,17 @@ export interface TcpProxy {
   /** Drops every connection and refuses new ones until restore(). */
   cut: () => Promise<void>;
   restore: () => Promise<void>;
+  /** Keeps connections open but holds back every answer (a hung server) until unstall(). */
+  stall: () => void;
+  unstall: () => void;
   close: () => Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  /** Each connection's answer direction (server → client), held back while stalled. */
+  const answers = new Map<Socket, Socket>();
+  let stalled = false;
   let server: Server;
   let port = 0;
 
@@ -25,8 +31,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
           s.on('close', () => sockets.delete(s));
           s.on('error', () => s.destroy());
         }
-        client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
+        client.pipe(upstream);
+        if (!stalled) upstream.pipe(client);
+        answers.set(upstream, client);
+        client.on('close', () => {
+          answers.delete(upstream);
+          upstream.destroy();
+        });
         upstream.on('close', () => client.destroy());
       });
       server.listen(port, '127.0.0.1', () => {
@@ -49,6 +60,15 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     url: (scheme) => `${scheme}://127.0.0.1:${port}`,
     cut: stop,
     restore: listen,
+    stall: () => {
+      stalled = true;
+      // Unpiped, the answers wait in the upstream socket's buffer until unstall().
+      for (const [upstream, client] of answers) upstream.unpipe(client);
+    },
+    unstall: () => {
+      stalled = false;
+      for (const [upstream, client] of answers) upstream.pipe(client);
+    },
     close: stop,
   };
 }
