@@ -1,7 +1,9 @@
 // Builds the Express app from its dependencies. The middleware order, in one place:
-//   access log (request id) → request timer → helmet's headers
-//   → /api: express-session → JSON-only bodies → auth and session routes → JSON 404
-//   → health checks → static files → express-session → page locals → /admin, pages, /metrics
+//   access log (request id) → request timer
+//   → /api: helmet's headers for JSON → express-session → JSON-only bodies → auth and session
+//     routes → JSON 404
+//   → helmet's headers for pages → health checks → static files → express-session → page locals
+//   → /admin, pages, /metrics
 //   → 404 → the one error handler (JSON, or an HTML page for browsers).
 import express, { type Express } from 'express';
 import { createAdminRouter } from './admin/admin-routes.ts';
@@ -16,7 +18,7 @@ import { createHealthRouter } from './health/health-routes.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
 import { createRequestLogger } from './http/request-logger.ts';
 import { createJsonBody } from './http/json-body.ts';
-import { createSecurityHeaders } from './http/security-headers.ts';
+import { API_SECURITY_HEADERS, createSecurityHeaders } from './http/security-headers.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { createMetricsHandlers, createRequestTimer } from './metrics/metrics-routes.ts';
@@ -72,7 +74,6 @@ export function createApp(deps: AppDeps): App {
   configureViews(app, { cache: config.nodeEnv !== 'development' });
   app.use(createRequestLogger(logger));
   app.use(createRequestTimer(metrics));
-  app.use(createSecurityHeaders());
   const sessionMiddleware = createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds });
 
   // The JSON API comes first, so its requests (the hot path) skip the health, static and page
@@ -82,8 +83,9 @@ export function createApp(deps: AppDeps): App {
   api.use('/auth', createAuthRouter(routeDeps));
   api.use('/sessions', createSessionRouter(routeDeps));
   api.use(notFound);
-  app.use('/api', sessionMiddleware, api);
+  app.use('/api', createSecurityHeaders(API_SECURITY_HEADERS), sessionMiddleware, api);
 
+  app.use(createSecurityHeaders());
   app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
   app.use(createStaticRouter());
   app.use(sessionMiddleware);

@@ -3,6 +3,7 @@ import express from 'express';
 import helmet from 'helmet';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_SECURITY_HEADERS } from '../src/http/security-headers.ts';
 import { buildTestApp, PASSWORD, registerUser, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
@@ -20,24 +21,34 @@ const expectJsonError = (res: request.Response, status: number, code: string) =>
 
 describe('every response', () => {
   it('carries helmet\'s security headers and no X-Powered-By', async () => {
-    for (const path of ['/healthz', '/api/auth/me', '/nope']) {
+    for (const [path, csp] of [['/healthz', "default-src 'self'"], ['/nope', "default-src 'self'"], ['/api/auth/me', "default-src 'none';frame-ancestors 'none'"]] as const) {
       const res = await request(t.app).get(path);
-      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(res.headers['content-security-policy']).toContain(csp);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['strict-transport-security']).toBeDefined();
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
   });
 
-  it('carries exactly the headers helmet() itself sets (they are precomputed once)', async () => {
-    const reference = express();
-    reference.use(helmet());
-    reference.get('/', (_req, res) => void res.json({}));
-    const expected = (await request(reference).get('/')).headers;
-    const ours = (await request(t.app).get('/api/auth/me')).headers;
-    const helmetNames = Object.keys(expected).filter((name) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive', 'cache-control'].includes(name));
-    expect(helmetNames.length).toBeGreaterThan(10);
-    for (const name of helmetNames) expect([name, ours[name]]).toEqual([name, expected[name]]);
+  it('carries exactly the headers helmet() itself sets (they are precomputed once): its defaults on pages, the JSON set on /api', async () => {
+    const helmetHeaders = async (options: Parameters<typeof helmet>[0]) => {
+      const reference = express();
+      reference.use(helmet(options));
+      reference.get('/', (_req, res) => void res.json({}));
+      const { headers } = await request(reference).get('/');
+      return Object.fromEntries(Object.entries(headers).filter(([name]) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive'].includes(name)));
+    };
+    const ours = async (path: string) => {
+      const { headers } = await request(t.app).get(path);
+      return Object.fromEntries(Object.entries(headers).filter(([name]) => !['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'cache-control', 'x-request-id', 'ratelimit', 'ratelimit-policy'].includes(name) && !name.startsWith('x-ratelimit')));
+    };
+    const pageSet = await helmetHeaders({});
+    expect(Object.keys(pageSet).length).toBeGreaterThan(10);
+    expect(await ours('/healthz')).toEqual(pageSet);
+    const apiSet = await helmetHeaders(API_SECURITY_HEADERS);
+    expect(apiSet).toMatchObject({ 'x-frame-options': 'DENY', 'cross-origin-resource-policy': 'same-origin', 'x-content-type-options': 'nosniff' });
+    expect(apiSet['referrer-policy']).toBeUndefined();
+    expect(await ours('/api/auth/me')).toEqual(apiSet);
   });
 
   it('marks API answers and pages no-store, without an ETag; static files stay cacheable', async () => {

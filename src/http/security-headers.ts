@@ -30,3 +30,21 @@ export function createSecurityHeaders(options: Readonly<HelmetOptions> = {}): Re
     next();
   };
 }
+
+/**
+ * For the JSON API: a response that is never rendered as a document gets the strictest policy
+ * (nothing may load, nothing may frame it) and none of the headers that only concern pages
+ * (opener policy, referrer policy, DNS prefetch, XSS auditor, …): about 400 fewer bytes on
+ * every API answer. Kept: nosniff, HSTS, frame denial, same-origin resource policy.
+ */
+export const API_SECURITY_HEADERS: Readonly<HelmetOptions> = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  referrerPolicy: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+  xFrameOptions: { action: 'deny' },
+};
