@@ -29,9 +29,11 @@ function buildClient(config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisD
     ...(config.redisPassword ? { password: config.redisPassword } : {}),
     database: config.redisDb,
     disableOfflineQueue: true,
-    // No `commandOptions.timeout`: node-redis 5 times a command only while it waits to be
-    // written (the timer is dropped once it is on the socket), so it never caught a Redis that
-    // stops answering, yet cost an AbortSignal and a 2 s timer per command on the hot path.
+    // `timeout: 0` turns off node-redis's per-command timer (5 s by default). It only times the
+    // wait to be written (the timer is dropped once the command is on the socket), so it never
+    // caught a Redis that stops answering, yet cost an AbortSignal and a timer per command on the
+    // hot path. answerWithin() below is the deadline that does.
+    commandOptions: { timeout: 0 },
     socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
   });
 }

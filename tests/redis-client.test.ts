@@ -1,0 +1,20 @@
+// The node-redis client as the product configures it (no connection needed).
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.ts';
+import { answerWithin, createRedisClient, RedisStalledError } from '../src/redis.ts';
+
+const client = () => createRedisClient({ redisUrl: 'redis://127.0.0.1:1', redisPassword: undefined, redisDb: 0 }, createLogger('silent'));
+
+describe('redis client', () => {
+  it('has no per-command timer (it cost an AbortSignal per command and never caught a hung Redis)', () => {
+    expect(client().options?.commandOptions?.timeout).toBe(0);
+    expect(client().options?.disableOfflineQueue).toBe(true);
+  });
+
+  it('answerWithin passes an answer through, and gives up with RedisStalledError at the deadline', async () => {
+    const c = client();
+    await expect(answerWithin(c, Promise.resolve('ok'), 50)).resolves.toBe('ok');
+    await expect(answerWithin(c, Promise.reject(new Error('boom')), 50)).rejects.toThrow('boom');
+    await expect(answerWithin(c, new Promise(() => undefined), 50)).rejects.toBeInstanceOf(RedisStalledError);
+  });
+});
