@@ -117,6 +117,28 @@ describe('Redis stops answering (connection open, no replies)', () => {
   });
 });
 
+describe('Redis stops answering while someone signs in', () => {
+  it('the rate limiter and login guard give up on Redis after the deadline and count in memory', async () => {
+    const proxy = await startTcpProxy(redisPort());
+    cleanups.push(() => proxy.close());
+    const t = await appBehind(proxy, 'redis');
+    const alice = await registerUser(t);
+
+    proxy.stall();
+    // No session request has noticed the stall yet: the per-IP limiter is the first to wait.
+    const [login, loginMs] = await timed(() => request(t.app).post('/api/auth/login').send({ email: alice.email, password: PASSWORD }));
+    expect(login.status).toBe(200);
+    expect(loginMs).toBeGreaterThanOrEqual(1900);
+    expect(loginMs).toBeLessThan(4500);
+    measured.redisStallLogin = loginMs;
+    const [wrong, wrongMs] = await timed(() => request(t.app).post('/api/auth/login').send({ email: alice.email, password: 'wrong password 123' }));
+    expect(wrong.status).toBe(401);
+    expect(wrongMs).toBeLessThan(1500);
+    proxy.unstall();
+    await waitFor(() => t.redis.isReady, 20_000);
+  });
+});
+
 describe('PostgreSQL cut', () => {
   it('keeps sessions working from Redis, answers writes with 503 quickly, and resumes the mirror', async () => {
     const proxy = await startTcpProxy(postgresPort());

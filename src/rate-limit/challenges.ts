@@ -6,7 +6,7 @@ import { createChallenge, randomInt, type Challenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { CappedMap } from 'altcha-lib/frameworks/express';
 import { verify } from 'altcha-lib/frameworks/shared';
-import type { RedisClient } from '../redis.ts';
+import { answerWithin, type RedisClient } from '../redis.ts';
 
 const ALGORITHM = 'PBKDF2/SHA-256';
 const CHALLENGE_TTL_MS = 10 * 60_000;
@@ -61,7 +61,7 @@ export class Challenges {
   private async markUsed(id: string): Promise<boolean> {
     if (!this.client.isReady) return this.markUsedInMemory(id);
     try {
-      const reply = await this.client.set(`${this.prefix}altcha:used:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: CHALLENGE_TTL_MS } });
+      const reply = await answerWithin(this.client, this.client.set(`${this.prefix}altcha:used:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: CHALLENGE_TTL_MS } }));
       return reply === 'OK';
     } catch {
       return this.markUsedInMemory(id);

@@ -30,7 +30,7 @@ export class FallbackStore implements Store {
   }
 
   private run<T>(op: (store: Store) => T | Promise<T>): Promise<T> {
-    return withFallback<Store, T>(() => this.client.isReady, this.redisStore, this.memoryStore, this.outage, op);
+    return withFallback<Store, T>(this.client, this.redisStore, this.memoryStore, this.outage, op);
   }
 
   get(key: string): Promise<ClientRateLimitInfo | undefined> {

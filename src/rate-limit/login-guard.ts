@@ -147,7 +147,7 @@ export class LoginGuard {
   }
 
   private run<T>(op: (backend: GuardBackend) => Promise<T>): Promise<T> {
-    return withFallback<GuardBackend, T>(() => this.client.isReady, this.redisGuard, this.memoryGuard, this.outage, op);
+    return withFallback<GuardBackend, T>(this.client, this.redisGuard, this.memoryGuard, this.outage, op);
   }
 
   state(email: string, ipKey: string): Promise<GuardState> {

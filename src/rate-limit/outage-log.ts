@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { answerWithin, type RedisClient } from '../redis.ts';
 
 /** Logs the start and the end of a Redis outage once each, however many calls notice it. */
 export class OutageLog {
@@ -26,11 +27,14 @@ export class OutageLog {
   }
 }
 
-/** Runs `op` on Redis when it is connected, else (or when it fails) on the in-memory fallback. */
-export async function withFallback<B, T>(redisReady: () => boolean, primary: B, fallback: B, outage: OutageLog, op: (backend: B) => T | Promise<T>): Promise<T> {
-  if (redisReady()) {
+/**
+ * Runs `op` on Redis when it is connected, else (or when it fails, or gives no answer within
+ * the deadline: a hung Redis must not hang a login) on the in-memory fallback.
+ */
+export async function withFallback<B, T>(client: RedisClient, primary: B, fallback: B, outage: OutageLog, op: (backend: B) => T | Promise<T>): Promise<T> {
+  if (client.isReady) {
     try {
-      const result = await op(primary);
+      const result = await answerWithin(client, Promise.resolve(op(primary)));
       outage.recovered();
       return result;
     } catch (err) {
