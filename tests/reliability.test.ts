@@ -24,6 +24,13 @@ const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
 const measured: Record<string, number> = {};
 afterAll(() => console.log('recovery times (ms):', JSON.stringify(measured)));
 
+/** A TCP proxy in front of Redis or PostgreSQL, and an app that reaches it only through it. */
+async function appBehindProxy(which: 'redis' | 'postgres'): Promise<{ proxy: TcpProxy; t: TestApp }> {
+  const proxy = await startTcpProxy(which === 'redis' ? redisPort() : postgresPort());
+  cleanups.push(() => proxy.close());
+  return { proxy, t: await appBehind(proxy, which) };
+}
+
 async function appBehind(proxy: TcpProxy, which: 'redis' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
   const url = which === 'redis' ? proxy.url('redis') : (() => {
     const u = new URL(inject('databaseUrl'));
@@ -38,9 +45,7 @@ async function appBehind(proxy: TcpProxy, which: 'redis' | 'postgres', env: Reco
 
 describe('Redis cut mid-flight', () => {
   it('keeps sessions and sign-ins working from PostgreSQL, keeps revocations, and returns to the fast path', async () => {
-    const proxy = await startTcpProxy(redisPort());
-    cleanups.push(() => proxy.close());
-    const t = await appBehind(proxy, 'redis');
+    const { proxy, t } = await appBehindProxy('redis');
     const alice = await registerUser(t);
     const aliceLaptop = await loginAgent(t, alice.email);
     const bob = await registerUser(t);
@@ -85,9 +90,7 @@ describe('Redis cut mid-flight', () => {
 
 describe('Redis stops answering (connection open, no replies)', () => {
   it('answers from PostgreSQL after the 2 s deadline, reconnects, and keeps revocations made meanwhile', async () => {
-    const proxy = await startTcpProxy(redisPort());
-    cleanups.push(() => proxy.close());
-    const t = await appBehind(proxy, 'redis');
+    const { proxy, t } = await appBehindProxy('redis');
     const alice = await registerUser(t);
     const laptop = await loginAgent(t, alice.email);
 
@@ -119,9 +122,7 @@ describe('Redis stops answering (connection open, no replies)', () => {
 
 describe('Redis stops answering while someone signs in', () => {
   it('the rate limiter and login guard give up on Redis after the deadline and count in memory', async () => {
-    const proxy = await startTcpProxy(redisPort());
-    cleanups.push(() => proxy.close());
-    const t = await appBehind(proxy, 'redis');
+    const { proxy, t } = await appBehindProxy('redis');
     const alice = await registerUser(t);
 
     proxy.stall();
@@ -141,9 +142,7 @@ describe('Redis stops answering while someone signs in', () => {
 
 describe('PostgreSQL cut', () => {
   it('keeps sessions working from Redis, answers writes with 503 quickly, and resumes the mirror', async () => {
-    const proxy = await startTcpProxy(postgresPort());
-    cleanups.push(() => proxy.close());
-    const t = await appBehind(proxy, 'postgres');
+    const { proxy, t } = await appBehindProxy('postgres');
     const alice = await registerUser(t);
     const second = await loginAgent(t, alice.email);
     const hash = hashSessionId(rawSessionId(alice.cookie));
