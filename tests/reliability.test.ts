@@ -117,6 +117,16 @@ describe('Redis stops answering (connection open, no replies)', () => {
     expect((await laptop.agent.get('/api/auth/me')).status).toBe(401);
     expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
     expect((await request(t.app).get('/readyz')).status).toBe(200);
+
+    // A second stall, noticed by a request that lists sessions: answered from the rows.
+    proxy.stall();
+    const [list, listMs] = await timed(() => alice.agent.get('/api/sessions'));
+    expect(list.status).toBe(200);
+    expect(list.body.sessions).toHaveLength(1);
+    expect(listMs).toBeGreaterThanOrEqual(1900);
+    expect(listMs).toBeLessThan(4500);
+    proxy.unstall();
+    await waitFor(() => t.redis.isReady, 20_000);
   });
 });
 

@@ -3,7 +3,7 @@
 // Redis counters.
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
-import type { RedisClient } from '../redis.ts';
+import { answerWithin, type RedisClient } from '../redis.ts';
 import type { SessionCache } from '../sessions/session-cache.ts';
 
 export interface Summary {
@@ -40,12 +40,16 @@ export async function redisMemoryBytes(redis: RedisClient): Promise<number> {
 }
 
 export async function readSummary({ redis, cache, activity, now }: AnalyticsDeps): Promise<Summary> {
-  await activity.counters.flush(); // this instance's latest counts too
-  const [active, last, memory] = await Promise.all([
-    cache.activeCounts(now()),
-    activity.counters.lastHour(['sessions_created', 'sessions_revoked', 'sessions_expired', 'logins', 'login_failed', 'rate_limited', 'challenge_issued', 'cache_hits', 'cache_misses']),
-    redisMemoryBytes(redis),
-  ]);
+  const reads = async () => {
+    await activity.counters.flush(); // this instance's latest counts too
+    return Promise.all([
+      cache.activeCounts(now()),
+      activity.counters.lastHour(['sessions_created', 'sessions_revoked', 'sessions_expired', 'logins', 'login_failed', 'rate_limited', 'challenge_issued', 'cache_hits', 'cache_misses']),
+      redisMemoryBytes(redis),
+    ]);
+  };
+  // A Redis that does not answer makes this a 503 after the deadline, not a hung page.
+  const [active, last, memory] = await answerWithin(redis, reads());
   return {
     ...active,
     sessionsCreatedLastHour: last.sessions_created,

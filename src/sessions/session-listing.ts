@@ -1,6 +1,7 @@
 // A user's sessions as the API shows them: public handles only, read from the per-user index
 // in Redis (O(that user's sessions)).
 import type { SessionData } from 'express-session';
+import { isDependencyError } from '../dependency-errors.ts';
 import { describeDevice, type Device } from './device.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { SessionRecords } from './session-records.ts';
@@ -25,11 +26,15 @@ export interface SessionEntry {
 
 /** From the per-user index in Redis; from the rows while Redis is unreachable. */
 export async function listUserSessions(cache: SessionCache, records: SessionRecords, userId: string, nowMs: number): Promise<SessionEntry[]> {
-  if (!cache.available) {
-    const rows = await records.findLiveForUser(userId, new Date(nowMs));
-    return rows.map((row) => ({ hash: row.idHash, data: row.data }));
+  const fromRows = async () => (await records.findLiveForUser(userId, new Date(nowMs))).map((row) => ({ hash: row.idHash, data: row.data }));
+  if (!cache.available) return fromRows();
+  let stored: Array<{ hash: string; raw: string }>;
+  try {
+    stored = await cache.answered(cache.listForUser(userId, nowMs));
+  } catch (err) {
+    if (!isDependencyError(err)) throw err;
+    return fromRows();
   }
-  const stored = await cache.listForUser(userId, nowMs);
   const entries: SessionEntry[] = [];
   for (const { hash, raw } of stored) {
     const data = decodeSession(raw);
