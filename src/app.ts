@@ -71,6 +71,8 @@ export function createApp(deps: AppDeps): App {
   // No ETags on API answers and pages: they are no-store (see security-headers.ts), so an
   // ETag would only cost a hash of every body. Static files keep theirs (serve-static's own).
   app.set('etag', false);
+  // Not set at all, rather than set by Express and removed again by helmet on every response.
+  app.disable('x-powered-by');
   configureViews(app, { cache: config.nodeEnv !== 'development' });
   app.use(createRequestLogger(logger));
   app.use(createRequestTimer(metrics));

@@ -4,12 +4,11 @@
 // (never the keyspace). Used by `npm run check:consistency` and the tests.
 import type { Db } from '../db.ts';
 import type { RedisClient } from '../redis.ts';
-import type { SessionCache } from './session-cache.ts';
+import { EXPIRY_COUNT_MS, type SessionCache } from './session-cache.ts';
 
 const BATCH = 2_000;
 /** Sessions expiring this close to the snapshot may vanish mid-check; they are left out. */
 const EXPIRY_MARGIN_MS = 5_000;
-const MINUTE_MS = 60_000;
 
 export interface ConsistencyReport {
   liveRows: number;
@@ -76,7 +75,7 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
       for (const { id } of users) await checkUser(id);
     }
     // 3. The counters (whole deployment only: they count every user's sessions).
-    const minuteStart = new Date(Math.floor(cutoff / MINUTE_MS) * MINUTE_MS);
+    const minuteStart = new Date(Math.floor(cutoff / EXPIRY_COUNT_MS) * EXPIRY_COUNT_MS);
     const [counted, rowsFromMinute, usersFromMinute] = await Promise.all([
       cache.activeCounts(cutoff),
       db.session.count({ where: { expiresAt: { gte: minuteStart } } }),

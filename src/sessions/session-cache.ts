@@ -18,6 +18,9 @@
 import { createHash } from 'node:crypto';
 import { answerWithin, type RedisClient } from '../redis.ts';
 
+/** The counters' unit: sessions and users are counted per minute of expiry. */
+export const EXPIRY_COUNT_MS = 60_000;
+
 export type PutMode = 'write' | 'touch' | 'restore';
 export type PutResult = 'blocked' | 'created' | 'updated';
 
@@ -26,8 +29,7 @@ export type PutResult = 'blocked' | 'created' | 'updated';
  * reach zero. `from`/`to` are expiry scores in ms, or false (ZSCORE/ZRANGE of nothing).
  */
 const COUNTER_LUA = `
-local minuteMs = 60000
-local function minute(score) return tostring(math.floor(tonumber(score) / minuteMs)) end
+local function minute(score) return tostring(math.floor(tonumber(score) / ${EXPIRY_COUNT_MS})) end
 local function move(key, from, to)
   if from and to and minute(from) == minute(to) then return end
   if from and redis.call('HINCRBY', key, minute(from), -1) <= 0 then redis.call('HDEL', key, minute(from)) end
@@ -92,7 +94,7 @@ return 1
 
 /** Sums of both counters from the current minute on. KEYS: sessions:expiring, users:expiring. ARGV: now ms. */
 const ACTIVE_SCRIPT = `
-local from = math.floor(tonumber(ARGV[1]) / 60000)
+local from = math.floor(tonumber(ARGV[1]) / ${EXPIRY_COUNT_MS})
 local function sum(key)
   local total, all = 0, redis.call('HGETALL', key)
   for i = 1, #all, 2 do
@@ -105,7 +107,7 @@ return { sum(KEYS[1]), sum(KEYS[2]) }
 
 /** Drops the counters' past minutes; returns how many sessions they held. KEYS/ARGV as above. */
 const TRIM_SCRIPT = `
-local from = math.floor(tonumber(ARGV[1]) / 60000)
+local from = math.floor(tonumber(ARGV[1]) / ${EXPIRY_COUNT_MS})
 local dropped = 0
 for k = 1, #KEYS do
   local all = redis.call('HGETALL', KEYS[k])
