@@ -55,7 +55,7 @@ export async function forEachConcurrently(count: number, concurrency: number, ta
 export function sessionFor(template: SessionData, userId: string): SessionData {
   const auth = template.auth!;
   const session = { ...template, auth: { ...auth, user: { ...auth.user, id: userId }, handle: newHandle() } };
-  markNewSession(session);
+  markNewSession(session, 0); // bench users are created with credential version 0
   return session;
 }
 
@@ -106,7 +106,7 @@ async function measureRevoke(input: StoreMeasurementInput, sessions: Sessions, d
   input.log(`writing ${count} sessions of one user`);
   await forEachConcurrently(count, WRITE_CONCURRENCY, () => sessions.store.set(newSessionId(), sessionFor(input.template, userId!)));
   const started = performance.now();
-  const removed = await sessions.revoker.revokeAllForUser(userId!, null);
+  const { removed } = await sessions.revoker.revokeAllForUser(userId!, null);
   const ms = performance.now() - started;
   if (removed.length !== count) throw new Error(`revokeAllForUser removed ${removed.length} rows, expected ${count}`);
   if ((await sessions.cache.indexedHashes(userId!)).length !== 0) throw new Error('revokeAllForUser left index entries behind');

@@ -1,9 +1,9 @@
 // Builds the Express app from its dependencies. The middleware order, in one place:
 //   access log (request id) → request timer
-//   → /api: helmet's headers for JSON → express-session → JSON-only bodies → auth and session
-//     routes → JSON 404
-//   → helmet's headers for pages → health checks → static files → express-session → page locals
-//   → /admin, pages, /metrics
+//   → /api: helmet's headers for JSON → cross-site refusal → express-session → JSON-only bodies
+//     → auth and session routes → JSON 404
+//   → helmet's headers for pages → health checks → static files → cross-site refusal
+//   → express-session → cookies (the CSRF cookie) → page locals → /admin, pages, /metrics
 //   → 404 → the one error handler (JSON, or an HTML page for browsers).
 import express, { type Express } from 'express';
 import { createAdminRouter } from './admin/admin-routes.ts';
@@ -12,22 +12,26 @@ import { HourlyCounters } from './analytics/hourly-counters.ts';
 import { LiveEvents } from './analytics/live-events.ts';
 import { createAuthRouter } from './auth/auth-routes.ts';
 import { LoginProtection } from './auth/login-protection.ts';
+import { Passwords, type PasswordHasher } from './auth/passwords.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db.ts';
 import { createHealthRouter } from './health/health-routes.ts';
+import { refuseCrossSite } from './http/cross-site.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
 import { createRequestLogger } from './http/request-logger.ts';
 import { createJsonBody } from './http/json-body.ts';
-import { API_SECURITY_HEADERS, createSecurityHeaders } from './http/security-headers.ts';
+import { API_SECURITY_HEADERS, createSecurityHeaders, PAGE_SECURITY_HEADERS } from './http/security-headers.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { createMetricsHandlers, createRequestTimer } from './metrics/metrics-routes.ts';
 import { createRateLimiting, type RateLimiting } from './rate-limit/index.ts';
 import type { RedisClient } from './redis.ts';
+import { RedisFallback } from './redis-fallback.ts';
 import { createSessions, type Sessions } from './sessions/index.ts';
+import type { SessionHooks } from './sessions/mirrored-store.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionRouter } from './sessions/session-routes.ts';
-import { configureViews, createPageRouter, createStaticRouter, pageLocals, renderErrorPage } from './web/index.ts';
+import { configureViews, createCsrfProtection, createPageLocals, createPageRouter, createStaticRouter, renderErrorPage } from './web/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -36,6 +40,10 @@ export interface AppDeps {
   logger: Logger;
   /** Injected so tests can move time without sleeping. */
   now?: () => number;
+  /** Injected so tests can count password verifications (argon2id by default). */
+  hasher?: PasswordHasher;
+  /** Lets a test hold a session operation between two of its steps. */
+  sessionHooks?: SessionHooks;
   isAccepting?: () => boolean;
 }
 
@@ -59,11 +67,14 @@ export function createApp(deps: AppDeps): App {
     postgresUp: () =>
       Promise.race([db.$queryRaw`SELECT 1`.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, PROBE_TIMEOUT_MS, false))]).catch(() => false),
   });
-  const activity = new Activity(new HourlyCounters(redis, config.redisKeyPrefix, now, logger), new LiveEvents(redis, config.redisKeyPrefix, logger), metrics, now);
-  const sessions = createSessions(config, redis, db, activity, logger, now);
-  const limits = createRateLimiting(config, redis, activity, now, logger);
-  const loginProtection = new LoginProtection(limits, activity, db);
-  const routeDeps = { db, redis, sessions, limits, loginProtection, activity, isProduction: config.isProduction, now };
+  const redisOrFallback = new RedisFallback(redis, logger);
+  const activity = new Activity(new HourlyCounters(redisOrFallback, config.redisKeyPrefix, now), new LiveEvents(redis, config.redisKeyPrefix, logger), metrics, now);
+  const sessions = createSessions(config, redisOrFallback, db, activity, logger, now, deps.sessionHooks);
+  const limits = createRateLimiting(config, redisOrFallback, activity, now, logger);
+  const passwords = new Passwords(deps.hasher);
+  const loginProtection = new LoginProtection(limits, passwords, activity, db);
+  const csrf = createCsrfProtection({ secrets: config.sessionSecrets, isProduction: config.isProduction });
+  const routeDeps = { db, redis: redisOrFallback, sessions, limits, loginProtection, passwords, activity, isProduction: config.isProduction, now, verifyCsrf: csrf.verifyCsrf };
 
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -85,13 +96,15 @@ export function createApp(deps: AppDeps): App {
   api.use('/auth', createAuthRouter(routeDeps));
   api.use('/sessions', createSessionRouter(routeDeps));
   api.use(notFound);
-  app.use('/api', createSecurityHeaders(API_SECURITY_HEADERS), sessionMiddleware, api);
+  app.use('/api', createSecurityHeaders(API_SECURITY_HEADERS), refuseCrossSite, sessionMiddleware, api);
 
-  app.use(createSecurityHeaders());
+  app.use(createSecurityHeaders(PAGE_SECURITY_HEADERS));
   app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
   app.use(createStaticRouter());
+  app.use(refuseCrossSite);
   app.use(sessionMiddleware);
-  app.use(pageLocals);
+  app.use(csrf.readCookies);
+  app.use(createPageLocals(csrf));
   app.use('/admin', createAdminRouter(routeDeps));
   app.use(createPageRouter(routeDeps));
   app.get('/metrics', ...createMetricsHandlers(metrics, db, config.metricsToken));

@@ -27,7 +27,7 @@ export interface Config {
   trustProxy: boolean | number | string[];
   rateLimitWindowMs: number;
   rateLimitMax: number;
-  /** Per-account (per normalized email) failed-login throttle; see rate-limit/login-guard.ts. */
+  /** Per-account (per normalized email) failed-login budget; see rate-limit/login-budgets.ts. */
   accountMaxFailures: number;
   accountFailureWindowMs: number;
   accountLockBaseMs: number;

@@ -1,6 +1,6 @@
 // The node-redis client. Requests must never hang on a dead Redis: commands fail at once
 // while disconnected (no offline queue) and the client reconnects in the background.
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import { maskUrl, type Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -8,107 +8,162 @@ export type RedisClient = ReturnType<typeof buildClient>;
 
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 5_000;
-/** How long the session path waits for a Redis answer before using PostgreSQL instead. */
-export const REDIS_ANSWER_DEADLINE_MS = 2_000;
-
-/** Redis took a command and sent no answer in time (a hung server, a black-holed network). */
-export class RedisStalledError extends Error {
-  override name = 'RedisStalledError';
-}
-
 /** Exponential backoff with jitter, capped: 50 ms, 100 ms, 200 ms … 5 s. */
 export function reconnectDelayMs(retries: number): number {
   const base = Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
+/**
+ * REDIS_PASSWORD overrides a password in the URL (SPEC §3). node-redis lets the URL's password
+ * win over a `password` option, so the URL goes without it when REDIS_PASSWORD is set.
+ */
+function credentials({ redisUrl, redisPassword }: Pick<Config, 'redisUrl' | 'redisPassword'>): { url: string; username?: string; password?: string } {
+  if (!redisPassword) return { url: redisUrl };
+  const url = new URL(redisUrl);
+  const username = decodeURIComponent(url.username);
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), ...(username ? { username } : {}), password: redisPassword };
+}
+
 function buildClient(config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>) {
   return createClient({
-    url: config.redisUrl,
-    // REDIS_PASSWORD overrides a password in the URL (SPEC §3).
-    ...(config.redisPassword ? { password: config.redisPassword } : {}),
+    ...credentials(config),
     database: config.redisDb,
     disableOfflineQueue: true,
     // `timeout: 0` turns off node-redis's per-command timer (5 s by default). It only times the
     // wait to be written (the timer is dropped once the command is on the socket), so it never
     // caught a Redis that stops answering, yet cost an AbortSignal and a timer per command on the
-    // hot path. answerWithin() below is the deadline that does.
+    // hot path. answerWithin() in redis-fallback.ts is the deadline that does.
     commandOptions: { timeout: 0 },
     socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
   });
 }
 
-export function createRedisClient(config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>, logger: Logger): RedisClient {
+/** While Redis is not connected, the outage is logged at once and then again this often (SPEC §3). */
+export const OUTAGE_LOG_EVERY_MS = 30_000;
+
+export interface RedisClientOptions {
+  /** How often a continuing outage is logged again (tests shorten it). */
+  outageLogEveryMs?: number;
+}
+
+export function createRedisClient(
+  config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>,
+  logger: Logger,
+  { outageLogEveryMs = OUTAGE_LOG_EVERY_MS }: RedisClientOptions = {},
+): RedisClient {
   const client = buildClient(config);
-  let down = false;
-  // Without an 'error' listener node-redis would crash the process on a dropped connection.
-  client.on('error', (err: Error) => {
-    if (!down) logger.error({ err: err.message, redis: maskUrl(config.redisUrl) }, 'redis connection error');
-    down = true;
-  });
-  client.on('ready', () => {
-    if (down) logger.info({ redis: maskUrl(config.redisUrl) }, 'redis connection restored');
-    down = false;
-  });
+  logConnectionState(client, maskUrl(config.redisUrl), logger, outageLogEveryMs);
   return client;
 }
 
-/** Connects, or rejects after `timeoutMs` with a message naming Redis and the masked URL. */
-export async function connectRedis(client: RedisClient, redisUrl: string, timeoutMs: number): Promise<void> {
+/**
+ * Without an 'error' listener node-redis would crash the process on a dropped connection. While
+ * Redis is away every reconnect attempt ends in an error, a few seconds apart: the first is
+ * logged at once, then one line every `everyMs` with the latest cause, until it connects (one
+ * line) — visible in the log for as long as it lasts, without a line per attempt.
+ */
+function logConnectionState(client: RedisClient, redis: string, logger: Logger, everyMs: number): void {
+  let connectedBefore = false;
+  let down = false;
+  let lastError = '';
+  let repeat: NodeJS.Timeout | undefined;
+  const report = () =>
+    logger.error({ redis, err: lastError }, connectedBefore ? 'Redis connection lost: serving from PostgreSQL until it answers' : 'Redis is not connected: serving from PostgreSQL until it answers');
+  const stopReporting = () => {
+    clearInterval(repeat);
+    repeat = undefined;
+  };
+  client.on('error', (err: Error) => {
+    lastError = err.message;
+    down = true;
+    if (repeat) return;
+    report();
+    repeat = setInterval(() => {
+      // Closed on purpose (a shutdown): no 'ready' will come to stop this.
+      if (!client.isOpen) stopReporting();
+      else report();
+    }, everyMs);
+    repeat.unref();
+  });
+  client.on('ready', () => {
+    stopReporting();
+    if (!connectedBefore) logger.info({ redis }, 'Redis connected');
+    else if (down) logger.info({ redis }, 'Redis connection restored');
+    connectedBefore = true;
+    down = false;
+  });
+}
+
+/** Redis answered but refused the credentials (WRONGPASS, NOAUTH, an ACL error): a setting to fix, not an outage. */
+export class RedisCredentialsError extends Error {
+  override name = 'RedisCredentialsError';
+}
+
+/** The reply codes (the first word of Redis's error reply) of a refused password or user. */
+const CREDENTIALS_REFUSED_REPLIES = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM']);
+
+function refusedCredentials(err: Error): boolean {
+  return err instanceof ErrorReply && CREDENTIALS_REFUSED_REPLIES.has(err.message.split(' ', 1)[0]!);
+}
+
+function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis is unreachable at ${maskUrl(redisUrl)} (gave up after ${timeoutMs / 1000} s)`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
   });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One attempt on a connection of its own that does not retry: the client's own first attempt
+ * would be retried by its reconnect strategy, a refused password included, so it cannot say
+ * "refused" apart from "not there yet". PING as well: an ACL user can be let in and then refused
+ * every command (NOPERM).
+ */
+async function tryOnce(client: RedisClient, timeoutMs: number): Promise<Error | undefined> {
+  const probe = client.duplicate({ socket: { ...client.options?.socket, reconnectStrategy: false } });
+  probe.on('error', () => undefined); // the outcome is what connect() and ping() return
   try {
-    await Promise.race([client.connect(), timeout]);
+    await within(timeoutMs, probe.connect().then(() => probe.ping()), 'no answer');
+    return undefined;
   } catch (err) {
-    client.destroy();
-    throw err instanceof Error && err.message.startsWith('Redis is unreachable') ? err : new Error(`Redis is unreachable at ${maskUrl(redisUrl)}: ${(err as Error).message}`);
+    return err as Error;
   } finally {
-    clearTimeout(timer);
+    probe.destroy();
   }
 }
 
+export type RedisStart = { connected: true } | { connected: false; cause: string };
+
 /**
- * `work` (a command of `client`), or a RedisStalledError once `ms` have passed, after which the
- * connection is replaced (see restartStalledConnection). node-redis has no deadline for a
- * command already sent: its `commandOptions.timeout` only covers the wait to be written. A plain
- * timer, cleared on the answer, costs the hot path far less than that option's AbortSignal did.
+ * Starts `client` connecting and says, within about `timeoutMs`, whether it is connected. When
+ * Redis cannot be reached the client goes on trying in the background (its reconnect strategy)
+ * and is used as soon as it connects; callers serve from PostgreSQL meanwhile. Throws
+ * RedisCredentialsError, naming Redis and its masked URL, when Redis refuses the credentials.
  */
-export function answerWithin<T>(client: RedisClient, work: Promise<T>, ms = REDIS_ANSWER_DEADLINE_MS): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      restartStalledConnection(client, ms);
-      reject(new RedisStalledError(`Redis sent no answer within ${ms} ms`));
-    }, ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+export async function startRedis(client: RedisClient, redisUrl: string, timeoutMs: number): Promise<RedisStart> {
+  const failure = await tryOnce(client, timeoutMs);
+  if (failure && refusedCredentials(failure)) throw new RedisCredentialsError(`Redis at ${maskUrl(redisUrl)} refused the credentials: ${failure.message}`);
+  // Settles once connected, however long that takes; rejects only if the client is closed
+  // before it ever connected (a shutdown during an outage), which is nothing to report.
+  const connecting = client.connect();
+  connecting.catch(() => undefined);
+  if (failure) return { connected: false, cause: failure.message };
+  try {
+    await within(timeoutMs, connecting, 'not connected');
+    return { connected: true };
+  } catch (err) {
+    return { connected: false, cause: (err as Error).message };
+  }
 }
 
-const restarting = new WeakSet<RedisClient>();
-
-/**
- * A connection whose commands go unanswered is dropped and opened again, so it takes the same
- * path as a connection that broke: an 'error' (logged; requests use PostgreSQL while the client
- * is not ready), then 'ready', on which every instance moves `valid-since` forward
- * (sessions/index.ts). Commands still waiting on the old connection fail at once.
- */
-export function restartStalledConnection(client: RedisClient, afterMs: number): void {
-  if (restarting.has(client) || !client.isOpen) return;
-  restarting.add(client);
-  client.emit('error', new RedisStalledError(`Redis sent no answer within ${afterMs} ms: reconnecting`));
+/** For tools that cannot work without Redis: connected, or an error naming Redis and the masked URL. */
+export async function connectRedis(client: RedisClient, redisUrl: string, timeoutMs: number): Promise<void> {
+  const start = await startRedis(client, redisUrl, timeoutMs);
+  if (start.connected) return;
   client.destroy();
-  client
-    .connect()
-    .catch(() => undefined) // the 'error' listener has logged it; the reconnect strategy goes on
-    .finally(() => restarting.delete(client));
+  throw new Error(`Redis is unreachable at ${maskUrl(redisUrl)}: ${start.cause}`);
 }

@@ -4,10 +4,11 @@ import { createApp } from './app.ts';
 import { ConfigError, loadConfig, maskUrl, type Config } from './config.ts';
 import { createDb } from './db.ts';
 import { loadEnvFile } from './env-file.ts';
-import { createLogger } from './logger.ts';
-import { connectRedis, createRedisClient } from './redis.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createRedisClient, RedisCredentialsError, startRedis, type RedisClient } from './redis.ts';
 
-const REDIS_CONNECT_TIMEOUT_MS = 10_000;
+/** How long the start waits to learn whether Redis is there and takes the credentials. */
+const REDIS_START_TIMEOUT_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 /** After the drain, how long anything still open may keep the process from ending. */
 const EXIT_FALLBACK_MS = 1_000;
@@ -25,25 +26,47 @@ function loadConfigOrExit(): Config {
   }
 }
 
+/** Prisma's message spans lines and opens with the call that failed; the cause is what is left. */
+function oneLine(message: string): string {
+  return message
+    .replace(/^\s*Invalid `[^`]*` invocation:/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * A Redis that cannot be reached does not stop the start (SPEC §3): restarting instances during a
+ * Redis outage must keep them in service. They serve from PostgreSQL, the client keeps trying
+ * and is used once it connects. A Redis that refuses the credentials is a setting to fix: stop.
+ */
+async function startRedisOrExit(redis: RedisClient, redisUrl: string, logger: Logger): Promise<void> {
+  try {
+    const start = await startRedis(redis, redisUrl, REDIS_START_TIMEOUT_MS);
+    if (!start.connected) {
+      logger.warn({ redis: maskUrl(redisUrl), err: start.cause }, 'starting without Redis: signed-in requests are served from PostgreSQL until it answers');
+    }
+  } catch (err) {
+    if (!(err instanceof RedisCredentialsError)) throw err;
+    console.error(`startup: ${err.message}`);
+    process.exit(1);
+  }
+}
+
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 if (config.usingDevSecret) logger.warn('SESSION_SECRET is not set: using the development-only secret');
 
-const redis = createRedisClient(config, logger);
-try {
-  await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
-} catch (err) {
-  console.error(`startup: ${(err as Error).message}`);
-  process.exit(1);
-}
-
+// PostgreSQL first: it is the truth, and the start stops without it (migrations need it too).
 const db = createDb(config.databaseUrl);
 try {
   await db.$queryRaw`SELECT 1`;
 } catch (err) {
-  console.error(`startup: PostgreSQL is unreachable at ${maskUrl(config.databaseUrl)}: ${(err as Error).message}`);
+  console.error(`startup: cannot use PostgreSQL at ${maskUrl(config.databaseUrl)}: ${oneLine((err as Error).message)}`);
   process.exit(1);
 }
+
+const redis = createRedisClient(config, logger);
+await startRedisOrExit(redis, config.redisUrl, logger);
 
 let accepting = true;
 const built = createApp({ config, redis, db, logger, isAccepting: () => accepting });

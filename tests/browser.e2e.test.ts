@@ -1,11 +1,12 @@
 // One end-to-end run in a real browser (Debian's Chromium, headless, driven by playwright-core)
 // against the real app listening on a free port: register → sign out → sign in → two devices
-// on /account → sign out the other device → an admin sees the dashboard. Screenshots go to
-// tests/artifacts/ (git-ignored).
+// on /account → sign out the other device → an admin sees the dashboard; and a form on another
+// site posting to the sign-in form is refused. Screenshots go to tests/artifacts/ (git-ignored).
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
@@ -148,5 +149,29 @@ describe('in a real browser', () => {
 
     expect(problems).toEqual([]);
     await Promise.all([laptop.context.close(), phone.context.close()]);
+  });
+
+  it('a form on another site that posts to the sign-in form is refused before anything runs', { timeout: 60_000 }, async () => {
+    const email = uniqueEmail('cross-site');
+    await request(t.app).post('/api/auth/register').send({ email, password: PASSWORD });
+    // `localhost` and `127.0.0.1` are different sites to the browser.
+    const attacker = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<form method="post" action="${baseUrl}/login"><input name="email" value="${email}"><input name="password" value="${PASSWORD}"></form>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      const [response] = await Promise.all([page.waitForNavigation(), page.locator('form').evaluate((form) => (form as unknown as { submit(): void }).submit())]);
+      expect(response?.status()).toBe(403);
+      await expect(page.title()).resolves.toBe('Request refused · redis-session-auth');
+      const user = await t.db.user.findUniqueOrThrow({ where: { email } });
+      expect(await t.db.session.count({ where: { userId: user.id } })).toBe(1); // the registration's only
+    } finally {
+      await context.close();
+      attacker.close();
+    }
   });
 });

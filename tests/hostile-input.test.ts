@@ -28,6 +28,8 @@ interface Case {
   contentType?: string;
   headers?: Record<string, string>;
   status: number;
+  /** The error code, where the case is about one. */
+  code?: string;
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -35,6 +37,8 @@ const deep = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const register = (body: string, name: string, status = 400): Case => ({ name, as: 'anonymous', method: 'post', path: '/api/auth/register', body, status });
 const login = (body: string, name: string, status = 400): Case => ({ name, as: 'anonymous', method: 'post', path: '/api/auth/login', body, status });
+/** A broken `%` escape in a route parameter, sent by someone allowed to reach the route, so the router decodes it. */
+const badEscape = (as: As, method: Case['method'], path: string): Case => ({ name: `a bad % escape in ${method.toUpperCase()} ${path}`, as, method, path, status: 400, code: 'invalid_parameter' });
 
 const cases: Case[] = [
   register('{"email": "a@b.co", "password": ', 'truncated JSON', 400),
@@ -83,6 +87,12 @@ const cases: Case[] = [
   { name: 'a forged cursor', as: 'admin', method: 'get', path: `/admin/sessions?cursor=${Buffer.from('99999999999999999.' + '../'.repeat(7)).toString('base64url')}`, headers: { Accept: 'application/json' }, status: 400 },
   { name: 'SQL in the userId filter', as: 'admin', method: 'get', path: `/admin/sessions?userId=${encodeURIComponent("1' OR '1'='1")}`, headers: { Accept: 'application/json' }, status: 400 },
   { name: 'a non-UUID user id', as: 'admin', method: 'get', path: '/admin/users/..%2F..%2F/sessions', status: 404 },
+  badEscape('user', 'delete', '/api/sessions/%ZZ'),
+  badEscape('admin', 'get', '/admin/users/%ZZ/sessions'),
+  badEscape('admin', 'delete', '/admin/sessions/%ZZ'),
+  badEscape('admin', 'post', '/admin/sessions/%ZZ/revoke'),
+  badEscape('admin', 'post', '/admin/users/%ZZ/revoke-sessions'),
+  badEscape('user', 'post', '/account/sessions/%ZZ/revoke'),
 ];
 
 /** Every string that could be an email in a body, as the app would normalize it. */
@@ -116,11 +126,29 @@ describe('hostile input', () => {
     expect(res.status).toBe(c.status);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }));
+    if (c.code) expect(res.body.error.code).toBe(c.code);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await t.db.user.count({ where: { email: { in: emails } } })).toBe(0);
     expect(await activeSessions()).toBe(sessionsBefore);
     expect(await t.db.session.count({ where: { userId: { in: [user.user.id, admin.user.id] } } })).toBe(rowsBefore);
     expect((await t.db.user.findUniqueOrThrow({ where: { id: user.user.id } })).role).toBe('user');
     expect((await request(t.app).get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('a bad % escape in a route parameter', () => {
+  it('answers a browser with the HTML error page (400), outside /api', async () => {
+    const res = await admin.agent.post('/admin/sessions/%ZZ/revoke').set('Accept', 'text/html').type('form').send({});
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('<title>Not a valid address');
+    expect(res.text).toContain('broken % escape');
+  });
+
+  it('answers JSON on /api even when HTML is asked for', async () => {
+    const res = await user.agent.delete('/api/sessions/abc%E0%A4%A').set('Accept', 'text/html');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_parameter');
+    expect(res.body.error.message).toMatch(/broken % escape/);
   });
 });

@@ -3,7 +3,7 @@ import express from 'express';
 import helmet from 'helmet';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_SECURITY_HEADERS } from '../src/http/security-headers.ts';
+import { API_SECURITY_HEADERS, PAGE_SECURITY_HEADERS } from '../src/http/security-headers.ts';
 import { buildTestApp, PASSWORD, registerUser, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
@@ -30,7 +30,7 @@ describe('every response', () => {
     }
   });
 
-  it('carries exactly the headers helmet() itself sets (they are precomputed once): its defaults on pages, the JSON set on /api', async () => {
+  it('carries exactly the headers helmet() itself sets (they are precomputed once): its defaults with Referrer-Policy same-origin on pages, the JSON set on /api', async () => {
     const helmetHeaders = async (options: Parameters<typeof helmet>[0]) => {
       const reference = express();
       reference.use(helmet(options));
@@ -42,8 +42,10 @@ describe('every response', () => {
       const { headers } = await request(t.app).get(path);
       return Object.fromEntries(Object.entries(headers).filter(([name]) => !['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'cache-control', 'x-request-id', 'ratelimit', 'ratelimit-policy'].includes(name) && !name.startsWith('x-ratelimit')));
     };
-    const pageSet = await helmetHeaders({});
+    const pageSet = await helmetHeaders(PAGE_SECURITY_HEADERS);
     expect(Object.keys(pageSet).length).toBeGreaterThan(10);
+    // A real Origin on this site's own form posts (http/cross-site.ts), and still no Referer off-site.
+    expect(pageSet['referrer-policy']).toBe('same-origin');
     expect(await ours('/healthz')).toEqual(pageSet);
     const apiSet = await helmetHeaders(API_SECURITY_HEADERS);
     expect(apiSet).toMatchObject({ 'x-frame-options': 'DENY', 'cross-origin-resource-policy': 'same-origin', 'x-content-type-options': 'nosniff' });

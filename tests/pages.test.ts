@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { loginUrl, safeNextPath } from '../src/web/safe-next.ts';
 import { alertText, csrfTokenOf, getPage, signInWithForm, submitForm, type Agent } from './helpers/pages.ts';
-import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, runKeys, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 const apps: TestApp[] = [];
 let t: TestApp;
@@ -34,7 +34,7 @@ const agentCookie = (agent: Agent) => {
 };
 
 describe('GET /login', () => {
-  it('renders the form with a CSRF token kept in a short-lived anonymous session (Redis only)', async () => {
+  it('renders the form with a CSRF token in the page and in a cookie, and stores no session for it', async () => {
     const agent = request.agent(t.app);
     const res = await getPage(agent, '/login');
     expect(res.status).toBe(200);
@@ -46,13 +46,11 @@ describe('GET /login', () => {
     expect(res.text).toMatch(/<label for="password">Password<\/label>/);
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)/); // no inline script
     expect(res.text).not.toContain('style=');
-    expect(csrfTokenOf(res.text)).toMatch(/^[0-9a-f]{256}$/);
-
-    const hash = hashSessionId(rawSessionId(sessionCookie(res)));
-    const ttlSeconds = await t.redis.ttl(`${t.prefix}sess:${hash}`);
-    expect(ttlSeconds).toBeGreaterThan(0);
-    expect(ttlSeconds).toBeLessThanOrEqual(3600);
-    expect(await t.db.session.findUnique({ where: { idHash: hash } })).toBeNull();
+    // `<HMAC-SHA256>.<random>`: the double-submit token, the same in the form and the cookie.
+    const token = csrfTokenOf(res.text);
+    expect(token).toMatch(/^[0-9a-f]{64}\.[0-9a-f]{64}$/);
+    expect(res.headers['set-cookie']).toEqual([`csrf=${token}; Path=/; HttpOnly; SameSite=Strict`]);
+    expect(await runKeys(t)).toEqual([]);
   });
 
   it('a 404 page for a signed-out visitor creates no session', async () => {
@@ -84,7 +82,7 @@ describe('POST /login', () => {
     expect(await userEvents(user.id)).toEqual(before);
   });
 
-  it('with a token from another session answers 403', async () => {
+  it('with a token from another browser answers 403', async () => {
     const { email } = await registerUser(t);
     const other = await getPage(request.agent(t.app), '/login');
     const agent = request.agent(t.app);
@@ -115,18 +113,17 @@ describe('POST /login', () => {
     expect(res.text).toContain('value="someone@example.test"');
   });
 
-  it('signs in under a new session id with a fresh CSRF token, and the old token is dead', async () => {
+  it('signs in with a session cookie only then, gets a fresh CSRF token, and the old token is dead', async () => {
     const { email, user } = await registerUser(t);
     const agent = request.agent(t.app);
     const loginPage = await getPage(agent, '/login');
-    const anonymousCookie = sessionCookie(loginPage);
+    expect(() => sessionCookie(loginPage)).toThrow('no session cookie');
     const oldToken = csrfTokenOf(loginPage.text);
     const res = await agent.post('/login').set('Accept', 'text/html').type('form').send({ _csrf: oldToken, email, password: PASSWORD });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account');
     const signedInCookie = sessionCookie(res);
-    expect(rawSessionId(signedInCookie)).not.toBe(rawSessionId(anonymousCookie));
-    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(anonymousCookie))}`)).toBe(0);
+    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(signedInCookie))}`)).toBe(1);
     expect(await liveSessions(user.id)).toBe(2);
 
     const account = await getPage(agent, '/account');

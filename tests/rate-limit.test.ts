@@ -156,7 +156,7 @@ describe('Redis outage', () => {
       const during = [];
       for (let i = 0; i < 4; i++) during.push((await cheapAuthRequest(t)).status);
       expect(during).toEqual([400, 400, 400, 429]); // limited, not open and not closed
-      const fallbackLogs = logLines.filter((l) => l.includes('using per-process memory') && l.includes('rl:ip:'));
+      const fallbackLogs = logLines.filter((l) => l.includes('Redis unavailable') && l.includes('"step":"rate limiter"'));
       expect(fallbackLogs).toHaveLength(1);
 
       await proxy.restore();
@@ -165,7 +165,27 @@ describe('Redis outage', () => {
       expect((await cheapAuthRequest(t)).status).toBe(400);
       expect((await cheapAuthRequest(t)).status).toBe(400);
       expect((await cheapAuthRequest(t)).status).toBe(429);
-      expect(logLines.filter((l) => l.includes('Redis is back'))).toHaveLength(1);
+      expect(logLines.filter((l) => l.includes('Redis answers again') && l.includes('"step":"rate limiter"'))).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('an instance that started while Redis was unreachable', () => {
+  it('counts in memory, then in Redis once it answers (the limiter\'s scripts load on connect)', async () => {
+    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    try {
+      await proxy.cut();
+      const t = await buildTestApp({ REDIS_URL: proxy.url('redis'), RATE_LIMIT_MAX: '50' }, { noWait: true, connect: false });
+      apps.push(t);
+      expect((await cheapAuthRequest(t)).status).toBe(400); // counted in memory
+      await proxy.restore();
+      await waitFor(() => t.redis.isReady, 20_000);
+      expect((await cheapAuthRequest(t)).headers['x-ratelimit-remaining']).toBe('49'); // a fresh count, in Redis
+      const keys = [];
+      for await (const batch of t.redis.scanIterator({ MATCH: `${t.prefix}rl:ip:*` })) keys.push(...batch);
+      expect(keys).toHaveLength(1);
     } finally {
       await proxy.close();
     }

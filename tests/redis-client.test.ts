@@ -1,7 +1,9 @@
 // The node-redis client as the product configures it (no connection needed).
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
-import { answerWithin, createRedisClient, RedisStalledError } from '../src/redis.ts';
+import { RedisStalledError } from '../src/dependency-errors.ts';
+import { createRedisClient } from '../src/redis.ts';
+import { answerWithin } from '../src/redis-fallback.ts';
 
 const client = () => createRedisClient({ redisUrl: 'redis://127.0.0.1:1', redisPassword: undefined, redisDb: 0 }, createLogger('silent'));
 

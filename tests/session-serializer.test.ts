@@ -7,7 +7,7 @@ import { createSessionSerializer, decodeSession } from '../src/sessions/session-
 
 const settings = sessionCookieSettings(true, 7 * 24 * 3600);
 const serializer = createSessionSerializer(settings);
-const auth = () => ({ user: { id: 'u1', email: 'a@example.test', name: null, role: 'user' as const }, handle: 'h'.repeat(22), createdAt: 1, lastSeenAt: 2, absoluteExpiresAt: 3, ip: null, userAgent: 'ua', verifiedAt: 4 });
+const auth = () => ({ user: { id: 'u1', email: 'a@example.test', name: null, role: 'user' as const }, handle: 'h'.repeat(22), createdAt: 1, lastSeenAt: 2, absoluteExpiresAt: 3, ip: null, userAgent: 'ua' });
 const cookie = () => new (Cookie as unknown as new (options: object) => Cookie)(settings);
 /** What express-session itself would store (JSON of the session object). */
 const asStoredByExpressSession = (sess: object) => JSON.parse(JSON.stringify(sess));
@@ -16,10 +16,17 @@ describe('session serializer', () => {
   it('writes a signed-in session as a short array and reads back exactly what express-session had', () => {
     const sess = { cookie: cookie(), auth: auth(), csrfToken: 'tok' } as unknown as SessionData;
     const raw = serializer.stringify(sess);
-    expect(JSON.parse(raw)).toEqual(['s1', (sess.cookie.expires as Date).getTime(), ['u1', 'a@example.test', null, 'user'], 'h'.repeat(22), 1, 2, 3, null, 'ua', 4, { csrfToken: 'tok' }]);
+    expect(JSON.parse(raw)).toEqual(['s2', (sess.cookie.expires as Date).getTime(), ['u1', 'a@example.test', null, 'user'], 'h'.repeat(22), 1, 2, 3, null, 'ua', { csrfToken: 'tok' }]);
     expect(serializer.parse(raw)).toEqual(asStoredByExpressSession(sess));
     expect(raw.length).toBeLessThan(JSON.stringify(sess).length / 2 + 20);
     expect(decodeSession(raw).auth).toEqual(auth());
+  });
+
+  it('reads the older s1 layout, which had a verifiedAt after the user agent', () => {
+    const raw = JSON.stringify(['s1', null, ['u1', 'a@example.test', null, 'user'], 'h'.repeat(22), 1, 2, 3, null, 'ua', 4, { other: 1 }]);
+    const sess = decodeSession(raw) as unknown as { auth: unknown; other: number };
+    expect(sess.auth).toEqual(auth());
+    expect(sess.other).toBe(1);
   });
 
   it('keeps auth data with a field the layout does not know, as an object', () => {

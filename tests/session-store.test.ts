@@ -39,6 +39,16 @@ describe('storage', () => {
     expect(rows[0]!.row).not.toContain(sid);
   });
 
+  it('stores nothing for a session without a signed-in user, whatever it holds', async () => {
+    const before = await runKeys(t);
+    const sid = 'anonymous-session-id-for-this-test';
+    const anonymous = { cookie: { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000), httpOnly: true, path: '/' }, cart: ['a lot of data'] };
+    await t.sessions.store.set(sid, anonymous as never);
+    await t.sessions.store.touch(sid, anonymous as never);
+    expect(await runKeys(t)).toEqual(before);
+    expect(await t.db.session.count({ where: { idHash: hashSessionId(sid) } })).toBe(0);
+  });
+
   it('mirrors a new session as one Redis entry, one index entry and one row with the same expiry', async () => {
     const { cookie, user } = await registerUser(t);
     const row = await t.db.session.findUniqueOrThrow({ where: { idHash: hashOf(cookie) } });

@@ -19,7 +19,6 @@ export function benchAuth(nowMs: number, userAgent: string | null): SessionAuth 
     absoluteExpiresAt: nowMs + SESSION_TTL_MS,
     ip: '127.0.0.1',
     userAgent,
-    verifiedAt: nowMs,
   };
 }
 

@@ -1,10 +1,10 @@
 // /admin (SPEC §5): every session, revocation, analytics and live events, for role `admin`.
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
 import { requestContext } from '../http/request-context.ts';
-import type { RedisClient } from '../redis.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import type { Sessions } from '../sessions/index.ts';
 import { HANDLE_PATTERN } from '../sessions/session-data.ts';
 import { recordEvents, revocationEvents } from '../sessions/session-history.ts';
@@ -12,22 +12,24 @@ import { listUserSessions, toSessionView } from '../sessions/session-listing.ts'
 import { currentSessionHash } from '../sessions/session-middleware.ts';
 import { readAnalytics, readSummary } from './analytics.ts';
 import { createEventStream } from './event-stream.ts';
-import { formBody, verifyCsrf } from '../web/index.ts';
+import { formBody } from '../web/index.ts';
 import { createRequireAdmin } from './require-admin.ts';
 import { findSessions, parseSessionQuery } from './session-query.ts';
 
 export interface AdminRouteDeps {
   db: Db;
-  redis: RedisClient;
+  redis: RedisFallback;
   sessions: Sessions;
   activity: Activity;
   now: () => number;
+  /** The pages' CSRF check (createCsrfProtection in app.ts), for the dashboard's forms. */
+  verifyCsrf: RequestHandler;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createAdminRouter(deps: AdminRouteDeps): Router {
-  const { db, sessions, activity, now } = deps;
+  const { db, sessions, activity, now, verifyCsrf } = deps;
   const analyticsDeps = { redis: deps.redis, db, cache: sessions.cache, activity, now };
   const router = Router();
   router.use(createRequireAdmin(db));
@@ -47,7 +49,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     const userId = String(req.params.id);
     const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
     if (!user) throw new AppError('not_found', 'No such user.');
-    const entries = await listUserSessions(sessions.cache, sessions.records, user.id, now());
+    const entries = await listUserSessions(sessions, user.id, now());
     res.json({ sessions: entries.map((entry) => toSessionView(entry, currentSessionHash(req), sessions.lifetime)) });
   });
 
@@ -75,7 +77,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     const userId = String(req.params.id);
     const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
     if (!user) throw new AppError('not_found', 'No such user.');
-    const removed = await sessions.revoker.revokeAllForUser(user.id, null);
+    const { removed } = await sessions.revoker.revokeAllForUser(user.id, null);
     await recordEvents(db, revocationEvents(requestContext(req), removed, null));
     res.json({ revoked: removed.length });
   });

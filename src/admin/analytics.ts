@@ -3,7 +3,9 @@
 // Redis counters.
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
-import { answerWithin, type RedisClient } from '../redis.ts';
+import { AppError } from '../http/errors.ts';
+import type { RedisClient } from '../redis.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import type { SessionCache } from '../sessions/session-cache.ts';
 
 export interface Summary {
@@ -25,7 +27,7 @@ const HOURS = 24;
 const SERIES = ['logins', 'login_failed', 'sessions_created', 'sessions_revoked', 'sessions_expired', 'rate_limited', 'cache_hits', 'cache_misses'] as const;
 
 export interface AnalyticsDeps {
-  redis: RedisClient;
+  redis: RedisFallback;
   db: Db;
   cache: SessionCache;
   activity: Activity;
@@ -39,17 +41,21 @@ export async function redisMemoryBytes(redis: RedisClient): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
+const summaryUnavailable = (): never => {
+  throw new AppError('service_unavailable', 'Redis is not answering: the summary is counted there.');
+};
+
 export async function readSummary({ redis, cache, activity, now }: AnalyticsDeps): Promise<Summary> {
   const reads = async () => {
     await activity.counters.flush(); // this instance's latest counts too
     return Promise.all([
       cache.activeCounts(now()),
       activity.counters.lastHour(['sessions_created', 'sessions_revoked', 'sessions_expired', 'logins', 'login_failed', 'rate_limited', 'challenge_issued', 'cache_hits', 'cache_misses']),
-      redisMemoryBytes(redis),
+      redisMemoryBytes(redis.client),
     ]);
   };
   // A Redis that does not answer makes this a 503 after the deadline, not a hung page.
-  const [active, last, memory] = await answerWithin(redis, reads());
+  const [active, last, memory] = await redis.run('admin summary', reads, summaryUnavailable);
   return {
     ...active,
     sessionsCreatedLastHour: last.sessions_created,

@@ -18,8 +18,9 @@ export async function setRole(db: Db, revoker: SessionRevoker, email: string, ro
   const user = await db.user.findUnique({ where: { email }, select: { id: true, email: true, role: true } });
   if (!user) throw new AppError('not_found', `No user with the email ${email}.`);
   if (user.role === role) return { userId: user.id, email: user.email, role, changed: false, revokedSessions: 0 };
-  await db.user.update({ where: { id: user.id }, data: { role } });
-  const removed = await revoker.revokeAllForUser(user.id, null);
+  // The role changes in the same transaction that ends every session and moves the credential
+  // version on: a sign-in racing it cannot store a session that carries the old role.
+  const { removed } = await revoker.revokeAllForUser(user.id, null, { role });
   const context = { ip: null, userAgent: 'admin command' };
   await recordEvents(db, [{ type: 'role_changed', userId: user.id, ...context }, ...revocationEvents(context, removed, null)]);
   return { userId: user.id, email: user.email, role, changed: true, revokedSessions: removed.length };

@@ -3,8 +3,8 @@
 // contributes. Increments are buffered in memory and written
 // every few seconds in one transaction (see SessionMaintenance): counting adds no Redis
 // command to any request, and never fails one.
-import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 
 export const COUNTER_NAMES = [
   'sessions_created',
@@ -39,12 +39,15 @@ export class HourlyCounters {
   private keysMinute = -1;
   private readonly keysOfMinute = new Map<CounterName, [string, string]>();
 
+  private readonly client: RedisClient;
+
   constructor(
-    private readonly client: RedisClient,
+    private readonly redis: RedisFallback,
     private readonly prefix: string,
     private readonly now: () => number,
-    private readonly logger: Logger,
-  ) {}
+  ) {
+    this.client = redis.client;
+  }
 
   key(name: CounterName, ms: number): string {
     return `${this.prefix}stats:${name}:h:${hourBucket(ms)}`;
@@ -73,19 +76,17 @@ export class HourlyCounters {
     return keys;
   }
 
-  /** Writes buffered counts; on failure keeps them for the next flush. */
+  /** Writes buffered counts; while Redis is away (or slow) keeps them for the next flush. */
   async flush(): Promise<void> {
-    if (this.pending.size === 0 || !this.client.isReady) return;
+    if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
     const multi = this.client.multi();
     for (const [key, by] of batch) multi.incrBy(key, by).expire(key, key.includes(':m:') ? MINUTE_BUCKET_TTL_SECONDS : HOUR_BUCKET_TTL_SECONDS);
-    try {
-      await multi.exec();
-    } catch (err) {
+    const keep = () => {
       for (const [key, by] of batch) this.pending.set(key, (this.pending.get(key) ?? 0) + by);
-      this.logger.debug({ err: (err as Error).message }, 'counters not written; will retry');
-    }
+    };
+    await this.redis.run<unknown>('counters', () => multi.exec(), keep);
   }
 
   /** Hour starts (ISO) of the last `hours` hours, oldest first, the current hour last. */

@@ -10,17 +10,18 @@ import { requestContext } from '../http/request-context.ts';
 import type { Sessions } from '../sessions/index.ts';
 import type { SessionUser } from '../sessions/session-data.ts';
 import { recordEvent, recordEvents, revocationEvents } from '../sessions/session-history.ts';
-import { currentSessionHash, destroySession, signedIn } from '../sessions/session-middleware.ts';
+import { currentSessionHash, detachSession, signedIn } from '../sessions/session-middleware.ts';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './auth-schemas.ts';
-import type { LoginProtection } from './login-protection.ts';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
+import { retryAfterSeconds, type LoginProtection } from './login-protection.ts';
+import type { Passwords } from './passwords.ts';
 import { startSession, type SignInDeps } from './sign-in.ts';
-import { createUser, findUserByEmail, findUserById, setPasswordHash, toSessionUser } from './users.ts';
+import { createUser, findUserByEmail, findUserById, toSessionUser } from './users.ts';
 
 export interface AuthActionDeps {
   db: Db;
   sessions: Sessions;
   loginProtection: LoginProtection;
+  passwords: Passwords;
   activity: Activity;
   now: () => number;
 }
@@ -29,22 +30,24 @@ export class AuthActions {
   private readonly db: Db;
   private readonly sessions: Sessions;
   private readonly loginProtection: LoginProtection;
+  private readonly passwords: Passwords;
   private readonly activity: Activity;
   private readonly signIn: SignInDeps;
 
-  constructor({ db, sessions, loginProtection, activity, now }: AuthActionDeps) {
+  constructor({ db, sessions, loginProtection, passwords, activity, now }: AuthActionDeps) {
     this.db = db;
     this.sessions = sessions;
     this.loginProtection = loginProtection;
+    this.passwords = passwords;
     this.activity = activity;
-    this.signIn = { lifetime: sessions.lifetime, activity, now };
+    this.signIn = { lifetime: sessions.lifetime, activity, revoker: sessions.revoker, now };
   }
 
   /** Creates the account and signs it in under a new session id. */
   async register(req: Request, fields: unknown): Promise<SessionUser> {
     const body = parseBody(registerBody, fields);
-    const user = await createUser(this.db, { email: body.email, name: body.name, passwordHash: await hashPassword(body.password) });
-    const auth = await startSession(req, user, this.signIn);
+    const { credentialVersion, ...user } = await createUser(this.db, { email: body.email, name: body.name, passwordHash: await this.passwords.hash(body.password) });
+    const auth = await startSession(req, user, credentialVersion, this.signIn);
     await recordEvents(this.db, [
       { type: 'registered', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
       { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
@@ -52,18 +55,19 @@ export class AuthActions {
     return user;
   }
 
-  /** Checks the password behind the brute-force policy; on success signs in under a new session id. */
+  /**
+   * Checks the password behind the failed-login budgets; on success signs in under a new session
+   * id, provided the credential it checked is still current when the session is stored.
+   */
   async login(req: Request, fields: unknown): Promise<SessionUser> {
     const body = parseBody(loginBody, fields);
     const row = await findUserByEmail(this.db, body.email);
-    const attempt = { email: body.email, password: body.password, userId: row?.id ?? null, altcha: body.altcha };
-    await this.loginProtection.admit(req, attempt);
-    const ok = row ? await verifyPassword(row.passwordHash, body.password) : await burnPasswordCheck(body.password);
-    if (!row || !ok) return this.loginProtection.failed(req, attempt);
-    await this.loginProtection.succeeded(attempt);
-    this.activity.loginSucceeded();
+    const attempt = { email: body.email, password: body.password, userId: row?.id ?? null, passwordHash: row?.passwordHash ?? null, altcha: body.altcha };
+    const result = await this.loginProtection.check(req, attempt, 'sign-in');
+    if (!row || !result.ok) throw new AppError('invalid_credentials', undefined, !result.ok && result.lockedForMs > 0 ? { retryAfterSeconds: retryAfterSeconds(result.lockedForMs) } : {});
     const user = toSessionUser(row);
-    const auth = await startSession(req, user, this.signIn);
+    const auth = await startSession(req, user, row.credentialVersion, this.signIn);
+    this.activity.loginSucceeded();
     await recordEvent(this.db, { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) });
     return user;
   }
@@ -71,7 +75,8 @@ export class AuthActions {
   /** Ends this session everywhere (Redis and PostgreSQL); the caller clears the cookie. */
   async logout(req: Request): Promise<void> {
     const auth = signedIn(req);
-    await destroySession(req);
+    await this.sessions.revoker.revokeHashes([currentSessionHash(req)!], auth.user.id);
+    detachSession(req);
     await recordEvent(this.db, { type: 'logout', userId: auth.user.id, sessionHandle: auth.handle, ...requestContext(req) });
   }
 
@@ -79,25 +84,34 @@ export class AuthActions {
   async logoutEverywhere(req: Request): Promise<number> {
     const auth = signedIn(req);
     const ownHash = currentSessionHash(req);
-    const removed = await this.sessions.revoker.revokeAllForUser(auth.user.id, null);
-    await destroySession(req);
+    const { removed } = await this.sessions.revoker.revokeAllForUser(auth.user.id, null);
+    detachSession(req);
     await recordEvents(this.db, revocationEvents(requestContext(req), removed, ownHash));
     return removed.length;
   }
 
-  /** Sets the new password, revokes every other session and moves this one to a new id. */
+  /**
+   * Checks the current password (it spends from the account's failed-login budget like a
+   * sign-in), sets the new one, revokes every other session and moves this one to a new id.
+   */
   async changePassword(req: Request, fields: unknown): Promise<{ user: SessionUser; revoked: number }> {
     const auth = signedIn(req);
     const body = parseBody(changePasswordBody, fields);
     const row = await findUserById(this.db, auth.user.id);
     if (!row) throw new AppError('unauthenticated');
-    if (!(await verifyPassword(row.passwordHash, body.currentPassword))) {
-      throw new AppError('validation_failed', 'The current password is incorrect.', { details: { currentPassword: 'is incorrect' } });
+    const attempt = { email: row.email, password: body.currentPassword, userId: row.id, passwordHash: row.passwordHash, altcha: body.altcha };
+    const result = await this.loginProtection.check(req, attempt, 'confirm');
+    if (!result.ok) {
+      throw new AppError('validation_failed', 'The current password is incorrect.', {
+        details: { currentPassword: 'is incorrect' },
+        ...(result.lockedForMs > 0 ? { retryAfterSeconds: retryAfterSeconds(result.lockedForMs) } : {}),
+      });
     }
-    await setPasswordHash(this.db, row.id, await hashPassword(body.newPassword));
-    const removed = await this.sessions.revoker.revokeAllForUser(row.id, currentSessionHash(req));
+    const passwordHash = await this.passwords.hash(body.newPassword);
+    const { removed, credentialVersion } = await this.sessions.revoker.revokeAllForUser(row.id, currentSessionHash(req), { passwordHash });
+    if (credentialVersion === null) throw new AppError('unauthenticated');
     // This session continues under a new id (and handle), so a stolen copy of the old cookie is dead too.
-    const next = await startSession(req, toSessionUser(row), this.signIn);
+    const next = await startSession(req, toSessionUser(row), credentialVersion, this.signIn, 'unauthenticated');
     await recordEvents(this.db, [
       { type: 'password_changed', userId: row.id, sessionHandle: next.handle, ...requestContext(req) },
       ...revocationEvents(requestContext(req), removed, null),

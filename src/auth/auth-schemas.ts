@@ -45,6 +45,8 @@ export const loginBody = z.object({
 export const changePasswordBody = z.object({
   currentPassword: text().min(1, 'is required').max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
   newPassword: password,
+  /** A solved proof-of-work challenge, when the server asked for one (the current password spends from the sign-in budget). */
+  altcha: z.string().max(10_000).optional(),
 });
 
 /** Parses a body or throws 400 `validation_failed` with one message per field. */

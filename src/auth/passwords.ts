@@ -1,4 +1,6 @@
-// argon2id hashing with OWASP's minimum parameters (19 MiB, 2 iterations, 1 lane).
+// argon2id hashing with OWASP's minimum parameters (19 MiB, 2 iterations, 1 lane), behind a
+// small interface so tests can count verifications (an unknown email must cost one, like a
+// wrong password) with the real hasher underneath.
 import { hash, verify, type Options } from '@node-rs/argon2';
 import pLimit from 'p-limit';
 
@@ -7,6 +9,12 @@ const ARGON2ID = 2 as Options['algorithm'];
 
 export const ARGON2_OPTIONS: Options = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password and for a malformed stored hash alike. */
+  verify(passwordHash: string, password: string): Promise<boolean>;
+}
+
 /**
  * Hashes run on libuv's thread pool; bounding them keeps a login storm from taking every
  * thread (and ~19 MiB each) while signed-in requests wait.
@@ -14,26 +22,37 @@ export const ARGON2_OPTIONS: Options = { algorithm: ARGON2ID, memoryCost: 19_456
 const MAX_CONCURRENT_HASHES = 2;
 const limit = pLimit(MAX_CONCURRENT_HASHES);
 
-export function hashPassword(password: string): Promise<string> {
-  return limit(() => hash(password, ARGON2_OPTIONS));
-}
+export const argon2Hasher: PasswordHasher = {
+  hash: (password) => limit(() => hash(password, ARGON2_OPTIONS)),
+  async verify(passwordHash, password) {
+    try {
+      return await limit(() => verify(passwordHash, password));
+    } catch {
+      return false; // a malformed stored hash never signs anyone in
+    }
+  },
+};
 
-export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
-  try {
-    return await limit(() => verify(passwordHash, password));
-  } catch {
-    return false; // a malformed stored hash never signs anyone in
+export class Passwords {
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly hasher: PasswordHasher = argon2Hasher) {}
+
+  hash(password: string): Promise<string> {
+    return this.hasher.hash(password);
   }
-}
 
-let dummyHash: Promise<string> | undefined;
+  verify(passwordHash: string, password: string): Promise<boolean> {
+    return this.hasher.verify(passwordHash, password);
+  }
 
-/**
- * Verifies against a throwaway hash so that an unknown email costs the same time as a wrong
- * password, and response time does not reveal which emails have accounts.
- */
-export async function burnPasswordCheck(password: string): Promise<false> {
-  dummyHash ??= hashPassword('not-a-real-password-only-for-timing');
-  await verifyPassword(await dummyHash, password);
-  return false;
+  /**
+   * One verification against a throwaway hash, so that an unknown email or a locked account
+   * costs the same time as a wrong password and the response time reveals neither.
+   */
+  async burn(password: string): Promise<false> {
+    this.dummyHash ??= this.hasher.hash('not-a-real-password-only-for-timing');
+    await this.hasher.verify(await this.dummyHash, password);
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
-// Users in PostgreSQL: creating them, finding them by (normalized) email, changing passwords.
+// Users in PostgreSQL: creating them and finding them by id or (normalized) email. Password and
+// role changes go with revoking every session: sessions/revocation-records.ts.
 import { Prisma, type Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
 import type { SessionUser } from '../sessions/session-data.ts';
@@ -16,10 +17,10 @@ export function toSessionUser(row: UserRow): SessionUser {
   return { id: row.id, email: row.email, name: row.name, role: row.role };
 }
 
-export async function createUser(db: Db, input: { email: string; name?: string | undefined; passwordHash: string }): Promise<SessionUser> {
+export async function createUser(db: Db, input: { email: string; name?: string | undefined; passwordHash: string }): Promise<SessionUser & { credentialVersion: number }> {
   try {
     const row = await db.user.create({ data: { email: input.email, name: input.name ?? null, passwordHash: input.passwordHash } });
-    return toSessionUser(row);
+    return { ...toSessionUser(row), credentialVersion: row.credentialVersion };
   } catch (err) {
     if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION) throw new AppError('email_taken');
     throw err;
@@ -32,8 +33,4 @@ export function findUserByEmail(db: Db, email: string) {
 
 export function findUserById(db: Db, id: string) {
   return db.user.findUnique({ where: { id } });
-}
-
-export async function setPasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {
-  await db.user.update({ where: { id: userId }, data: { passwordHash } });
 }

@@ -18,10 +18,19 @@ const BODY_PARSER_ERRORS: Record<string, AppError> = {
 
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
+/**
+ * Express's router could not decode a route parameter (`/api/sessions/%ZZ`): it rethrows
+ * decodeURIComponent's URIError with status 400 set on it. Known by type and status, not text.
+ */
+function isBadParameter(err: unknown): boolean {
+  return err instanceof URIError && (err as URIError & { status?: unknown }).status === 400;
+}
+
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
   const type = (err as { type?: unknown })?.type;
   if (typeof type === 'string' && BODY_PARSER_ERRORS[type]) return BODY_PARSER_ERRORS[type];
+  if (isBadParameter(err)) return new AppError('invalid_parameter');
   if (isDependencyError(err)) return new AppError('service_unavailable');
   return null;
 }

@@ -4,11 +4,13 @@
 export const ERRORS = {
   validation_failed: { status: 400, message: 'The request is not valid.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_parameter: { status: 400, message: 'A part of the URL is not valid: it has a broken % escape.' },
   unauthenticated: { status: 401, message: 'You are not signed in.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
   challenge_required: { status: 403, message: 'Solve the proof-of-work challenge and send its payload as `altcha`.' },
   csrf_failed: { status: 403, message: 'This form has expired or was not sent from this site. Reload the page and try again.' },
+  cross_site_request: { status: 403, message: 'This request came from another site, so it was refused. Go to this site itself and try again there.' },
   not_found: { status: 404, message: 'Not found.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

@@ -32,6 +32,14 @@ export function createSecurityHeaders(options: Readonly<HelmetOptions> = {}): Re
 }
 
 /**
+ * For pages: helmet's defaults but Referrer-Policy `same-origin` instead of `no-referrer`. No
+ * Referer leaves the site either way; within it, a browser then sends a real Origin with a form
+ * post instead of `null`, which http/cross-site.ts needs from browsers too old to send
+ * Sec-Fetch-Site.
+ */
+export const PAGE_SECURITY_HEADERS: Readonly<HelmetOptions> = { referrerPolicy: { policy: 'same-origin' } };
+
+/**
  * For the JSON API: a response that is never rendered as a document gets the strictest policy
  * (nothing may load, nothing may frame it) and none of the headers that only concern pages
  * (opener policy, referrer policy, DNS prefetch, XSS auditor, …): about 400 fewer bytes on

@@ -6,7 +6,7 @@ import { createChallenge, randomInt, type Challenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { CappedMap } from 'altcha-lib/frameworks/express';
 import { verify } from 'altcha-lib/frameworks/shared';
-import { answerWithin, type RedisClient } from '../redis.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 
 const ALGORITHM = 'PBKDF2/SHA-256';
 const CHALLENGE_TTL_MS = 10 * 60_000;
@@ -27,7 +27,7 @@ export class Challenges {
   private readonly fallbackUsed = new CappedMap<string, boolean>({ maxSize: FALLBACK_USED_CAPACITY });
 
   constructor(
-    private readonly client: RedisClient,
+    private readonly redis: RedisFallback,
     private readonly prefix: string,
     private readonly options: ChallengeOptions,
   ) {
@@ -58,14 +58,13 @@ export class Challenges {
     return result.error === null;
   }
 
-  private async markUsed(id: string): Promise<boolean> {
-    if (!this.client.isReady) return this.markUsedInMemory(id);
-    try {
-      const reply = await answerWithin(this.client, this.client.set(`${this.prefix}altcha:used:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: CHALLENGE_TTL_MS } }));
-      return reply === 'OK';
-    } catch {
-      return this.markUsedInMemory(id);
-    }
+  private markUsed(id: string): Promise<boolean> {
+    const key = `${this.prefix}altcha:used:${id}`;
+    return this.redis.run(
+      'challenge replay check',
+      async () => (await this.redis.client.set(key, '1', { condition: 'NX', expiration: { type: 'PX', value: CHALLENGE_TTL_MS } })) === 'OK',
+      () => this.markUsedInMemory(id),
+    );
   }
 
   private markUsedInMemory(id: string): boolean {

@@ -3,34 +3,35 @@
 // blocking everyone (fail closed) nor letting everyone through (fail open).
 import { MemoryStore, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import type { Logger } from '../logger.ts';
-import type { RedisClient } from '../redis.ts';
-import { OutageLog, withFallback } from './outage-log.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 
 export class FallbackStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   private readonly redisStore: RedisStore;
   private readonly memoryStore = new MemoryStore();
-  private readonly outage: OutageLog;
 
   constructor(
-    private readonly client: RedisClient,
+    private readonly redis: RedisFallback,
     prefix: string,
-    logger: Logger,
   ) {
     this.prefix = prefix;
-    this.redisStore = new RedisStore({ prefix, sendCommand: (...args: string[]) => client.sendCommand(args) as Promise<never> });
-    this.outage = new OutageLog(logger, `rate limiter ${prefix}`);
+    this.redisStore = new RedisStore({ prefix, sendCommand: (...args: string[]) => redis.client.sendCommand(args) as Promise<never> });
   }
 
+  /**
+   * rate-limit-redis loads its scripts once, at init, and keeps a failed load for good: so load
+   * them whenever the connection is (again) ready — at start only if Redis answers then.
+   */
   init(options: Options): void {
-    this.redisStore.init(options);
     this.memoryStore.init(options);
+    const load = () => void this.redisStore.init(options).catch(() => undefined); // a failed load falls back, then reloads on NOSCRIPT
+    if (this.redis.client.isReady) load();
+    this.redis.client.on('ready', load);
   }
 
   private run<T>(op: (store: Store) => T | Promise<T>): Promise<T> {
-    return withFallback<Store, T>(this.client, this.redisStore, this.memoryStore, this.outage, op);
+    return this.redis.run('rate limiter', async () => op(this.redisStore), async () => op(this.memoryStore));
   }
 
   get(key: string): Promise<ClientRateLimitInfo | undefined> {

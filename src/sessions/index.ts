@@ -1,13 +1,17 @@
-// Builds the session component from its dependencies. Start reading at mirrored-store.ts
-// (read/write) and session-revoker.ts (revoke).
+// Builds the session component from its dependencies. Where a session is
+//   read, written, restored:  mirrored-store.ts (the express-session store)
+//   revoked:                  session-revoker.ts (+ revocation-records.ts, revocation-outbox.ts)
+//   stored in Redis:          session-cache.ts;  in PostgreSQL: session-records.ts
 import type { Activity } from '../analytics/activity.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { Logger } from '../logger.ts';
-import type { RedisClient } from '../redis.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import { LastSeenQueue } from './last-seen-queue.ts';
 import { SessionMaintenance } from './maintenance.ts';
-import { MirroredSessionStore } from './mirrored-store.ts';
+import { MirroredSessionStore, type SessionHooks } from './mirrored-store.ts';
+import { RevocationOutbox } from './revocation-outbox.ts';
+import { RevocationRecords } from './revocation-records.ts';
 import { SessionCache } from './session-cache.ts';
 import { lifetimeFrom, type Lifetime } from './session-data.ts';
 import { SessionRecords } from './session-records.ts';
@@ -19,38 +23,25 @@ export interface Sessions {
   store: MirroredSessionStore;
   cache: SessionCache;
   records: SessionRecords;
+  revocations: RevocationRecords;
   revoker: SessionRevoker;
+  outbox: RevocationOutbox;
   lastSeen: LastSeenQueue;
   maintenance: SessionMaintenance;
   lifetime: Lifetime;
+  redis: RedisFallback;
 }
 
-export function createSessions(config: Config, redis: RedisClient, db: Db, activity: Activity, logger: Logger, now: () => number): Sessions {
+export function createSessions(config: Config, redis: RedisFallback, db: Db, activity: Activity, logger: Logger, now: () => number, hooks?: SessionHooks): Sessions {
   const lifetime = lifetimeFrom(config.sessionTtlSeconds, config.sessionIdleTimeoutSeconds);
-  const cache = new SessionCache(redis, config.redisKeyPrefix);
+  const cache = new SessionCache(redis.client, config.redisKeyPrefix);
   const records = new SessionRecords(db);
+  const revocations = new RevocationRecords(db, config.redisKeyPrefix);
   const lastSeen = new LastSeenQueue(records, logger);
-  const revoker = new SessionRevoker(cache, records, lastSeen, activity, logger);
+  const revoker = new SessionRevoker(cache, revocations, redis, lastSeen, activity, logger);
+  const outbox = new RevocationOutbox(redis.client, revocations, revoker, logger, hooks);
   const serializer = createSessionSerializer(sessionCookieSettings(config.isProduction, config.sessionTtlSeconds));
-  const store = new MirroredSessionStore({ client: redis, cache, records, revoker, lastSeen, lifetime, now, logger, activity, serializer });
-  const maintenance = new SessionMaintenance(lastSeen, records, cache, activity, now, logger);
-  revalidateAfterOutages(redis, cache, now, logger);
-  return { store, cache, records, revoker, lastSeen, maintenance, lifetime };
-}
-
-/**
- * While this instance could not reach Redis, revocations (its own or, after a failover,
- * anyone's) may have reached PostgreSQL only. When the connection is back, move `valid-since`
- * forward so every older entry is checked against its row before it is trusted again.
- */
-function revalidateAfterOutages(redis: RedisClient, cache: SessionCache, now: () => number, logger: Logger): void {
-  let lost = false;
-  redis.on('error', () => {
-    lost = true;
-  });
-  redis.on('ready', () => {
-    if (!lost) return;
-    lost = false;
-    cache.bumpValidSince(now()).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not move valid-since forward'));
-  });
+  const store = new MirroredSessionStore({ redis, cache, records, revoker, outbox, lastSeen, lifetime, now, logger, activity, serializer, hooks });
+  const maintenance = new SessionMaintenance({ lastSeen, revocations, revoker, outbox, cache, redis, activity, now, logger });
+  return { store, cache, records, revocations, revoker, outbox, lastSeen, maintenance, lifetime, redis };
 }

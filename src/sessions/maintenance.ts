@@ -1,31 +1,40 @@
 // Background upkeep, on every instance (each step is idempotent): write queued `lastSeenAt`
-// times and buffered counters, and delete rows of sessions that expired (Redis expires its
-// own entries by TTL; their index entries are trimmed here).
+// times and buffered counters, apply revocations still in the outbox, and delete rows of
+// sessions that expired (Redis expires its own entries by TTL; their index entries and counters
+// go through the outbox like any revocation).
 import type { Activity } from '../analytics/activity.ts';
 import type { Logger } from '../logger.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
+import type { RevocationOutbox } from './revocation-outbox.ts';
+import type { RevocationRecords } from './revocation-records.ts';
 import type { SessionCache } from './session-cache.ts';
-import type { SessionRecords } from './session-records.ts';
+import type { SessionRevoker } from './session-revoker.ts';
 
 const FLUSH_INTERVAL_MS = 5_000;
-const SWEEP_INTERVAL_MS = 60_000;
+export const SWEEP_INTERVAL_MS = 60_000;
 /**
  * A row's `expiresAt` trails Redis by up to a touch interval plus a flush (write-behind), so a
  * row is only swept once it has been past expiry for longer than that.
  */
 const SWEEP_GRACE_MS = 65_000;
 
+export interface MaintenanceDeps {
+  lastSeen: LastSeenQueue;
+  revocations: RevocationRecords;
+  revoker: SessionRevoker;
+  outbox: RevocationOutbox;
+  cache: SessionCache;
+  redis: RedisFallback;
+  activity: Activity;
+  now: () => number;
+  logger: Logger;
+}
+
 export class SessionMaintenance {
   private timers: NodeJS.Timeout[] = [];
 
-  constructor(
-    private readonly lastSeen: LastSeenQueue,
-    private readonly records: SessionRecords,
-    private readonly cache: SessionCache,
-    private readonly activity: Activity,
-    private readonly now: () => number,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: MaintenanceDeps) {}
 
   start(): void {
     const every = (ms: number, job: () => Promise<unknown>) => {
@@ -35,23 +44,27 @@ export class SessionMaintenance {
     };
     every(FLUSH_INTERVAL_MS, () => this.flush());
     every(SWEEP_INTERVAL_MS, () => this.sweepExpired());
+    this.deps.outbox.start();
   }
 
+  /** Writes queued `lastSeenAt` times (dropping Redis entries whose row has gone) and counters. */
   async flush(): Promise<void> {
-    await Promise.all([this.lastSeen.flush(), this.activity.counters.flush()]);
+    const [orphans] = await Promise.all([this.deps.lastSeen.flush(), this.deps.activity.counters.flush()]);
+    await this.deps.revoker.dropOrphans(orphans);
   }
 
   /** Deletes rows that expired (counted as expired, once, by whichever instance deletes them). */
   async sweepExpired(graceMs = SWEEP_GRACE_MS): Promise<number> {
+    const { cache, redis, revocations, revoker, activity, now, logger } = this.deps;
     try {
-      const nowMs = this.now();
-      await this.cache.trimExpired(nowMs);
-      const removed = await this.records.deleteExpired(new Date(nowMs - graceMs));
-      await this.cache.remove(removed.map((row) => ({ hash: row.idHash, userId: row.userId })));
-      this.activity.sessionsExpired(removed.map((row) => ({ userId: row.userId, handle: row.handle })));
+      const nowMs = now();
+      const { removed, pending } = await revocations.revokeExpired(new Date(nowMs - graceMs));
+      await revoker.apply(pending);
+      await redis.run('expiry counters', () => cache.trimExpired(nowMs), () => 0);
+      activity.sessionsExpired(removed.map((row) => ({ userId: row.userId, handle: row.handle })));
       return removed.length;
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'expired-session sweep failed; will retry');
+      logger.warn({ err: (err as Error).message }, 'expired-session sweep failed; will retry');
       return 0;
     }
   }
@@ -60,6 +73,7 @@ export class SessionMaintenance {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.deps.outbox.stop();
     await this.flush();
   }
 }

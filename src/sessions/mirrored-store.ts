@@ -1,49 +1,60 @@
-// The express-session store: connect-redis's RedisStore, keyed by a SHA-256 of the session id
-// and mirrored in PostgreSQL.
+// The express-session store: connect-redis's RedisStore (its serializer, prefix and TTL
+// handling), keyed by a SHA-256 of the session id and mirrored in PostgreSQL. Every Redis call
+// goes through RedisFallback: a 2 s deadline, then PostgreSQL.
 //
-//   read   get():    one Redis MGET (the session and the revalidation epoch): the only command
-//                    on a normal request. A miss asks PostgreSQL: a live row is put back into
-//                    Redis with the user's other live sessions (Redis lost data). While Redis is
-//                    unreachable, sessions are read from PostgreSQL instead.
-//   write  set():    a new session's row first (the truth), then Redis (entry + indexes, one
-//                    script call); a changed session: Redis, then its row (update only).
-//          touch():  at most once per touch interval: Redis entry rewritten with the new
-//                    `lastSeenAt` and TTL; the row follows through the write-behind queue.
-//   revoke destroy(): see session-revoker.ts.
-//
-// After a Redis outage each instance moves `valid-since` forward: entries last verified before
-// it are checked against their row once, so a revocation that reached PostgreSQL but not Redis
-// during the outage still holds.
+//   read    get():     one Redis GET: the only command on a normal request. A miss asks
+//                      PostgreSQL: a live row is put back into Redis with the user's other live
+//                      sessions (Redis lost data). While Redis is unreachable — or not yet caught
+//                      up with the revocation outbox — sessions are read from PostgreSQL instead.
+//   write   set():     a new session's row first (the truth, inserted only while the credential
+//                      its sign-in checked is current), then Redis (entry + index + counters, one
+//                      script call); a changed session: Redis, then its row (update only).
+//           touch():   at most once per touch interval: the Redis entry is rewritten with the new
+//                      `lastSeenAt` and TTL; the row follows through the write-behind queue.
+//   revoke  destroy(): see session-revoker.ts.
+//   restore            restoreSession() below.
+// A visitor who is not signed in is never stored (SPEC §4b).
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import type { Activity } from '../analytics/activity.ts';
-import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
-import type { RedisClient } from '../redis.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
+import type { RevocationOutbox } from './revocation-outbox.ts';
 import type { PutMode, PutResult, SessionCache } from './session-cache.ts';
-import { expiresAt, hashSessionId, isExpired, isNewSession, isTouchDue, type Lifetime, type SessionAuth } from './session-data.ts';
-import type { SessionRecords } from './session-records.ts';
+import { CredentialChangedError, expiresAt, hashSessionId, isExpired, isTouchDue, newSessionCredential, type Lifetime, type SessionAuth } from './session-data.ts';
+import type { SessionRecords, SessionRow } from './session-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
 import type { SessionSerializer } from './session-serializer.ts';
 
 type Callback = (err?: unknown, data?: any) => void;
 
-/** A session with no one signed in (a CSRF token before login) lives in Redis only, briefly. */
-const ANONYMOUS_TTL_SECONDS = 3600;
+/** Places a test can hold an operation between two of its steps (never set in production). */
+export interface SessionHooks {
+  /** A restore has read the rows and is about to write them into Redis. */
+  beforeRestoreWrite?: () => Promise<void>;
+  /** Redis is connected again and the outbox is about to be applied (revocation-outbox.ts). */
+  beforeOutboxCatchUp?: () => Promise<void>;
+}
 
 export interface MirroredStoreDeps {
-  client: RedisClient;
+  redis: RedisFallback;
   cache: SessionCache;
   records: SessionRecords;
   revoker: SessionRevoker;
+  outbox: RevocationOutbox;
   lastSeen: LastSeenQueue;
   lifetime: Lifetime;
   now: () => number;
   logger: Logger;
   activity: Activity;
   serializer: SessionSerializer;
+  hooks?: SessionHooks | undefined;
 }
+
+/** What a Redis step answers when Redis could not be asked or did not answer. */
+const UNAVAILABLE = Symbol('Redis unavailable');
+type Maybe<T> = T | typeof UNAVAILABLE;
 
 function settle<T>(work: Promise<T>, cb?: Callback): Promise<T | undefined> {
   if (!cb) return work;
@@ -64,10 +75,10 @@ export class MirroredSessionStore extends RedisStore {
 
   constructor(deps: MirroredStoreDeps) {
     super({
-      client: deps.client,
+      client: deps.redis.client,
       prefix: deps.cache.sessionPrefix,
       serializer: deps.serializer,
-      ttl: (sess: SessionData) => (sess.auth ? Math.ceil((expiresAt(sess.auth, deps.lifetime) - deps.now()) / 1000) : ANONYMOUS_TTL_SECONDS),
+      ttl: (sess: SessionData) => (sess.auth ? Math.ceil((expiresAt(sess.auth, deps.lifetime) - deps.now()) / 1000) : 0),
     });
     this.deps = deps;
   }
@@ -102,30 +113,23 @@ export class MirroredSessionStore extends RedisStore {
     return settle(Promise.reject(new Error('MirroredSessionStore.all scans the keyspace; not supported')), cb);
   }
 
-  /** Runs a Redis step; if Redis is away or does not answer, says so (undefined) instead of failing the request. */
-  private async redis<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
-    if (!this.deps.cache.available) return undefined;
-    try {
-      return await this.deps.cache.answered(step());
-    } catch (err) {
-      if (!isDependencyError(err)) throw err;
-      this.deps.logger.warn({ err: (err as Error).message, step: what }, 'Redis unavailable; continuing with PostgreSQL');
-      return undefined;
-    }
+  /** A Redis step through the one fallback policy: its answer, or UNAVAILABLE. */
+  private redis<T>(what: string, step: () => Promise<T>): Promise<Maybe<T>> {
+    return this.deps.redis.run<Maybe<T>>(what, step, () => UNAVAILABLE);
   }
 
   private async readSession(hash: string): Promise<SessionData | null> {
-    const entry = await this.redis('read', () => this.deps.cache.read(hash));
-    if (!entry) return this.readFromDatabase(hash);
-    this.deps.activity.cacheLookup(entry.raw !== null);
-    if (entry.raw === null) return this.restoreSession(hash);
-    const sess = (await this.serializer.parse(entry.raw)) as SessionData;
-    if (!sess.auth) return sess;
+    if (!this.deps.outbox.redisTrusted) return this.readFromDatabase(hash);
+    const raw = await this.redis('session read', () => this.deps.cache.read(hash));
+    if (raw === UNAVAILABLE) return this.readFromDatabase(hash);
+    this.deps.activity.cacheLookup(raw !== null);
+    if (raw === null) return this.restoreSession(hash);
+    const sess = this.serializer.parse(raw) as SessionData;
+    if (!sess.auth) return null; // an anonymous entry from an older build: nobody is signed in
     if (isExpired(sess.auth, this.deps.lifetime, this.deps.now())) {
       await this.deps.revoker.revokeHashes([hash], sess.auth.user.id, 'expired');
       return null;
     }
-    if ((sess.auth.verifiedAt ?? 0) < entry.validSince) return this.revalidate(hash, sess, sess.auth);
     return sess;
   }
 
@@ -133,61 +137,59 @@ export class MirroredSessionStore extends RedisStore {
   private async readFromDatabase(hash: string): Promise<SessionData | null> {
     this.deps.activity.cacheLookup(false);
     const row = await this.deps.records.findLive(hash, new Date(this.deps.now()));
-    return row ? withLastSeen(row.data, row.lastSeenAt) : null;
+    return row ? withLastSeen(row) : null;
   }
 
-  /** Redis has no entry: PostgreSQL decides whether the session still lives. */
+  /**
+   * Redis has no entry: PostgreSQL decides whether the session still lives, and a live row goes
+   * back into Redis with the user's other live sessions (Redis lost data: heal the user at once).
+   * The put script refuses a tombstoned session, so a revocation that lands between the row read
+   * and the write wins, and then this request is not signed in either.
+   */
   private async restoreSession(hash: string): Promise<SessionData | null> {
     const { cache, records, now } = this.deps;
-    if (await cache.isGone(hash)) return null;
+    const gone = await this.redis('restore', () => cache.isGone(hash));
+    if (gone === UNAVAILABLE) return this.readFromDatabase(hash);
+    if (gone) return null;
     const row = await records.findLive(hash, new Date(now()));
     if (!row) {
-      await cache.markGone(hash);
+      await this.redis('restore', () => cache.markGone(hash));
       return null;
     }
     const siblings = await records.findLiveForUser(row.userId, new Date(now()));
+    await this.deps.hooks?.beforeRestoreWrite?.();
+    const own = await this.putRow(row);
+    if (own === 'blocked') return null;
+    if (own === UNAVAILABLE) return withLastSeen(row);
+    let restored = 1;
     for (const sibling of siblings) {
-      const data = withLastSeen(sibling.data, sibling.lastSeenAt, now());
-      if (data.auth) await this.putAuthenticated(sibling.idHash, data, data.auth, 'restore');
+      if (sibling.idHash !== hash && (await this.putRow(sibling)) !== UNAVAILABLE) restored++;
     }
-    this.deps.logger.info({ userId: row.userId, restored: siblings.length }, 'sessions restored into Redis from PostgreSQL');
-    return withLastSeen(row.data, row.lastSeenAt, now());
+    this.deps.logger.info({ userId: row.userId, restored }, 'sessions restored into Redis from PostgreSQL');
+    return withLastSeen(row);
   }
 
-  /** The entry predates the last outage: keep it only if its row still exists. */
-  private async revalidate(hash: string, sess: SessionData, auth: SessionAuth): Promise<SessionData | null> {
-    let row;
-    try {
-      row = await this.deps.records.findLive(hash, new Date(this.deps.now()));
-    } catch (err) {
-      if (!isDependencyError(err)) throw err;
-      return sess; // PostgreSQL away too: trust Redis for now, check again on the next request
-    }
-    if (!row) {
-      await this.deps.revoker.revokeHashes([hash], auth.user.id);
-      return null;
-    }
-    auth.verifiedAt = this.deps.now();
-    await this.redis('revalidate', () => this.putAuthenticated(hash, sess, auth, 'touch'));
-    return sess;
+  private async putRow(row: SessionRow): Promise<Maybe<PutResult>> {
+    const data = withLastSeen(row);
+    if (!data.auth) return 'blocked';
+    const auth = data.auth;
+    return this.redis('restore', () => this.putAuthenticated(row.idHash, data, auth, 'restore'));
   }
 
   private async writeSession(hash: string, sess: SessionData): Promise<void> {
     const auth = sess.auth;
-    if (!auth) {
-      // Nothing to lose but a CSRF token: without Redis it is simply not kept.
-      await this.redis('anonymous write', () => super.set(hash, sess));
-      return;
-    }
+    if (!auth) return; // nothing is stored for a visitor who is not signed in
     const expiry = expiresAt(auth, this.deps.lifetime);
-    if (isNewSession(sess)) {
+    const credentialVersion = newSessionCredential(sess);
+    if (credentialVersion !== undefined) {
       // The row first: a session exists once PostgreSQL has it. If Redis is away, the first
       // request after it returns restores the entry from this row.
-      await this.deps.records.upsert(hash, auth, sess, expiry);
-      await this.redis('write', () => this.putAuthenticated(hash, sess, auth, 'write'));
+      if (!(await this.deps.records.insertIfCurrent(hash, auth, sess, expiry, credentialVersion))) throw new CredentialChangedError();
+      // Revoked (every session of the user) between the insert and here: the row is gone too.
+      if ((await this.redis('session write', () => this.putAuthenticated(hash, sess, auth, 'write'))) === 'blocked') throw new CredentialChangedError();
       return;
     }
-    const result = await this.redis('write', () => this.putAuthenticated(hash, sess, auth, 'write'));
+    const result = await this.redis('session write', () => this.putAuthenticated(hash, sess, auth, 'write'));
     if (result === 'blocked') return; // revoked while this request ran: stay revoked
     if (!(await this.deps.records.update(hash, auth, sess, expiry))) {
       // The row is gone (revoked elsewhere): PostgreSQL is the truth, so drop the entry.
@@ -198,16 +200,13 @@ export class MirroredSessionStore extends RedisStore {
   /** Called after every request that did not change the session: usually nothing to do, so hash lazily. */
   private async refreshSession(sid: string, sess: SessionData): Promise<void> {
     const auth = sess.auth;
-    if (!auth) {
-      await this.redis('anonymous touch', () => super.touch(hashSessionId(sid), sess));
-      return;
-    }
+    if (!auth) return;
     const nowMs = this.deps.now();
     if (!isTouchDue(auth, this.deps.lifetime, nowMs)) return;
     const hash = hashSessionId(sid);
     auth.lastSeenAt = nowMs;
-    const result = await this.redis('touch', () => this.putAuthenticated(hash, sess, auth, 'touch'));
-    if (result !== 'blocked') this.deps.lastSeen.enqueue({ hash, lastSeenAt: nowMs, expiresAt: expiresAt(auth, this.deps.lifetime) });
+    const result = await this.redis('session touch', () => this.putAuthenticated(hash, sess, auth, 'touch'));
+    if (result !== 'blocked') this.deps.lastSeen.enqueue({ hash, userId: auth.user.id, lastSeenAt: nowMs, expiresAt: expiresAt(auth, this.deps.lifetime) });
   }
 
   private putAuthenticated(hash: string, sess: SessionData, auth: SessionAuth, mode: PutMode): Promise<PutResult> {
@@ -221,9 +220,9 @@ export class MirroredSessionStore extends RedisStore {
   }
 }
 
-/** The row's data with its (write-behind) lastSeenAt, and `verifiedAt` when it is written back. */
-function withLastSeen(data: SessionData, lastSeenAt: Date, verifiedAt?: number): SessionData {
+/** The row's data with its (write-behind) lastSeenAt. */
+function withLastSeen(row: SessionRow): SessionData {
+  const { data, lastSeenAt } = row;
   if (!data.auth) return data;
-  const auth = { ...data.auth, lastSeenAt: Math.max(data.auth.lastSeenAt, lastSeenAt.getTime()) };
-  return { ...data, auth: verifiedAt === undefined ? auth : { ...auth, verifiedAt } };
+  return { ...data, auth: { ...data.auth, lastSeenAt: Math.max(data.auth.lastSeenAt, lastSeenAt.getTime()) } };
 }

@@ -8,7 +8,7 @@ import type { Sessions } from './index.ts';
 import { HANDLE_PATTERN } from './session-data.ts';
 import { recordEvents, revocationEvents } from './session-history.ts';
 import { listUserSessions, toSessionView, type SessionView } from './session-listing.ts';
-import { currentSessionHash, destroySession, signedIn } from './session-middleware.ts';
+import { currentSessionHash, detachSession, signedIn } from './session-middleware.ts';
 
 export interface SessionActionDeps {
   db: Db;
@@ -23,14 +23,14 @@ export class SessionActions {
   async list(req: Request): Promise<SessionView[]> {
     const { sessions, now } = this.deps;
     const current = currentSessionHash(req);
-    const entries = await listUserSessions(sessions.cache, sessions.records, signedIn(req).user.id, now());
+    const entries = await listUserSessions(sessions, signedIn(req).user.id, now());
     const views = entries.map((entry) => toSessionView(entry, current, sessions.lifetime));
     return views.sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
   }
 
   /** Signs out every other device; returns how many sessions ended. */
   async revokeOthers(req: Request): Promise<number> {
-    const removed = await this.deps.sessions.revoker.revokeAllForUser(signedIn(req).user.id, currentSessionHash(req));
+    const { removed } = await this.deps.sessions.revoker.revokeAllForUser(signedIn(req).user.id, currentSessionHash(req));
     await recordEvents(this.deps.db, revocationEvents(requestContext(req), removed, null));
     return removed.length;
   }
@@ -48,7 +48,7 @@ export class SessionActions {
     const removed = await sessions.revoker.revokeHashes([row.idHash], userId);
     await recordEvents(db, revocationEvents(requestContext(req), removed, ownHash));
     if (row.idHash !== ownHash) return false;
-    await destroySession(req);
+    detachSession(req);
     return true;
   }
 }

@@ -1,5 +1,6 @@
-// The Redis side of sessions beyond a plain GET (which RedisStore does): guarded writes,
-// the per-user index, the expiry counters and tombstones.
+// The Redis side of sessions: the entry read, guarded writes, the per-user index, the expiry
+// counters and tombstones. Callers reach it through RedisFallback (redis-fallback.ts), which
+// gives every call its deadline and its fallback.
 //
 // Keys (all under the configured prefix):
 //   sess:<hash>             the session (see session-serializer.ts); TTL = time to expiry
@@ -7,16 +8,13 @@
 //   sessions:expiring       hash: expiry minute → how many sessions expire in it
 //   users:expiring          hash: minute of a user's latest session expiry → how many users
 //   gone:<hash>             tombstone: this session was revoked or is known not to exist
-//   valid-since             epoch (ms): entries verified before it are checked against their
-//                           row once more (set after an outage, when revocations may have
-//                           reached PostgreSQL but not Redis)
 //
 // Active sessions and users are the sums of the counters from the current minute on: one small
 // hash each (at most one field per minute of the session lifetime, 10,080 for a week) instead
 // of a sorted set with a member per session, which cost ~150 bytes per session each. The
 // scripts below keep the counters in step with the per-user index, in the same atomic call.
-import { createHash } from 'node:crypto';
-import { answerWithin, type RedisClient } from '../redis.ts';
+import type { RedisClient } from '../redis.ts';
+import { runScript } from '../redis-script.ts';
 
 /** The counters' unit: sessions and users are counted per minute of expiry. */
 export const EXPIRY_COUNT_MS = 60_000;
@@ -62,12 +60,6 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 move(KEYS[4], previous, ARGV[3])
 move(KEYS[5], before, latest(KEYS[3]))
 return existed + 1
-`;
-
-const BUMP_SCRIPT = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
 `;
 
 /**
@@ -127,13 +119,6 @@ const TOMBSTONE_TTL_SECONDS = 3600;
 /** Commands take at most this many keys at once, so no single command blocks Redis for long. */
 const BATCH_SIZE = 1000;
 
-const SHA1 = new Map<string, string>();
-const sha1 = (source: string) => {
-  let digest = SHA1.get(source);
-  if (!digest) SHA1.set(source, (digest = createHash('sha1').update(source).digest('hex')));
-  return digest;
-};
-
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -163,41 +148,15 @@ export class SessionCache {
     this.sessionPrefix = `${prefix}sess:`;
     this.sessionCountsKey = `${prefix}sessions:expiring`;
     this.userCountsKey = `${prefix}users:expiring`;
-    this.validSinceKey = `${prefix}valid-since`;
   }
 
-  /** Whether Redis can be asked at all right now (connected); requests fall back when not. */
-  get available(): boolean {
-    return this.client.isReady;
+  /** The hot path: one GET. */
+  read(hash: string): Promise<string | null> {
+    return this.client.get(this.sessionKey(hash));
   }
 
-  /** `work`'s answer, or a RedisStalledError after 2 s (and the connection is replaced). */
-  answered<T>(work: Promise<T>): Promise<T> {
-    return answerWithin(this.client, work);
-  }
-
-  /** The hot path: the session and the revalidation epoch in one MGET. */
-  async read(hash: string): Promise<{ raw: string | null; validSince: number }> {
-    const [raw, validSince] = await this.client.mGet([this.sessionKey(hash), this.validSinceKey]);
-    return { raw: raw ?? null, validSince: Number(validSince ?? 0) };
-  }
-
-  /**
-   * Moves the revalidation epoch forward (never back). A plain EVAL, one command: issued first
-   * on a fresh connection, it reaches Redis before any read this instance sends after it.
-   */
-  async bumpValidSince(ms: number): Promise<void> {
-    await this.client.eval(BUMP_SCRIPT, { keys: [this.validSinceKey], arguments: [String(ms)] });
-  }
-
-  /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart). */
-  private async script(source: string, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.client.evalSha(sha1(source), { keys, arguments: args });
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.client.eval(source, { keys, arguments: args });
-    }
+  private script(source: string, keys: string[], args: string[]): Promise<unknown> {
+    return runScript(this.client, source, keys, args);
   }
 
   sessionKey(hash: string): string {
@@ -206,7 +165,6 @@ export class SessionCache {
 
   readonly sessionCountsKey: string;
   readonly userCountsKey: string;
-  readonly validSinceKey: string;
 
   tombstoneKey(hash: string): string {
     return `${this.prefix}gone:${hash}`;
@@ -264,16 +222,6 @@ export class SessionCache {
   /** Drops the counts of minutes that have passed (sessions that expired by TTL); returns how many sessions. */
   async trimExpired(nowMs: number): Promise<number> {
     return (await this.script(TRIM_SCRIPT, [this.sessionCountsKey, this.userCountsKey], [String(nowMs)])) as number;
-  }
-
-  /** Deletes without a tombstone: undoes a write whose database half failed. */
-  async discard(hash: string, userId: string): Promise<void> {
-    await this.remove([{ hash, userId }]);
-    await this.client.unlink(this.tombstoneKey(hash));
-  }
-
-  async discardEntries(hashes: string[]): Promise<void> {
-    await this.client.unlink(hashes.map((hash) => this.sessionKey(hash)));
   }
 
   /** The user's live sessions as stored (raw strings), pruning index entries that outlived them. */

@@ -20,8 +20,6 @@ export interface SessionAuth {
   absoluteExpiresAt: number;
   ip: string | null;
   userAgent: string | null;
-  /** When this copy was last known to agree with PostgreSQL (written or checked against its row). */
-  verifiedAt: number;
 }
 
 declare module 'express-session' {
@@ -31,18 +29,27 @@ declare module 'express-session' {
 }
 
 /**
- * Marks a session object as just created (sign-in), so the store writes its row with an INSERT
- * rather than an UPDATE. A symbol: JSON (Redis, the row, express-session's change detection)
- * never sees it.
+ * Marks a session object as just created (sign-in) with the credential version its password
+ * check saw, so the store inserts its row only while that version is still current. A symbol:
+ * JSON (Redis, the row, express-session's change detection) never sees it.
  */
-export const NEW_SESSION = Symbol('new session');
+const NEW_SESSION = Symbol('new session');
 
-export function markNewSession(session: object): void {
-  (session as Record<symbol, boolean>)[NEW_SESSION] = true;
+export function markNewSession(session: object, credentialVersion: number): void {
+  (session as Record<symbol, number>)[NEW_SESSION] = credentialVersion;
 }
 
-export function isNewSession(session: object): boolean {
-  return (session as Record<symbol, boolean>)[NEW_SESSION] === true;
+/** The credential version of a session just created, or undefined for one that exists already. */
+export function newSessionCredential(session: object): number | undefined {
+  return (session as Record<symbol, number | undefined>)[NEW_SESSION];
+}
+
+/** A sign-in lost the race against a credential change: its session was not stored. */
+export class CredentialChangedError extends Error {
+  override name = 'CredentialChangedError';
+  constructor() {
+    super('the credential changed while signing in');
+  }
 }
 
 export interface Lifetime {

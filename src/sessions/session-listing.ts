@@ -1,7 +1,7 @@
 // A user's sessions as the API shows them: public handles only, read from the per-user index
 // in Redis (O(that user's sessions)).
 import type { SessionData } from 'express-session';
-import { isDependencyError } from '../dependency-errors.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import { describeDevice, type Device } from './device.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { SessionRecords } from './session-records.ts';
@@ -24,17 +24,18 @@ export interface SessionEntry {
   data: SessionData;
 }
 
+export interface ListingDeps {
+  redis: RedisFallback;
+  cache: SessionCache;
+  records: SessionRecords;
+}
+
+const FROM_ROWS = Symbol('from rows');
+
 /** From the per-user index in Redis; from the rows while Redis is unreachable. */
-export async function listUserSessions(cache: SessionCache, records: SessionRecords, userId: string, nowMs: number): Promise<SessionEntry[]> {
-  const fromRows = async () => (await records.findLiveForUser(userId, new Date(nowMs))).map((row) => ({ hash: row.idHash, data: row.data }));
-  if (!cache.available) return fromRows();
-  let stored: Array<{ hash: string; raw: string }>;
-  try {
-    stored = await cache.answered(cache.listForUser(userId, nowMs));
-  } catch (err) {
-    if (!isDependencyError(err)) throw err;
-    return fromRows();
-  }
+export async function listUserSessions({ redis, cache, records }: ListingDeps, userId: string, nowMs: number): Promise<SessionEntry[]> {
+  const stored = await redis.run<Array<{ hash: string; raw: string }> | typeof FROM_ROWS>('session listing', () => cache.listForUser(userId, nowMs), () => FROM_ROWS);
+  if (stored === FROM_ROWS) return (await records.findLiveForUser(userId, new Date(nowMs))).map((row) => ({ hash: row.idHash, data: row.data }));
   const entries: SessionEntry[] = [];
   for (const { hash, raw } of stored) {
     const data = decodeSession(raw);

@@ -59,14 +59,31 @@ export function clearSessionCookie(res: Response, isProduction: boolean): void {
   res.clearCookie(sessionCookieName(isProduction), cookieAttributes(isProduction));
 }
 
-export function regenerateSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(err) : resolve())));
+/**
+ * A new session id with an empty session, without asking the store to destroy the old one
+ * (express-session's regenerate() would: a PostgreSQL delete and a Redis call for a visitor who
+ * had no stored session). Whoever replaces a signed-in session revokes it explicitly.
+ */
+export function renewSessionId(req: Request): void {
+  (req.sessionStore as Store & { generate: (req: Request) => void }).generate(req);
 }
 
-export function destroySession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err) : resolve())));
+/**
+ * Saves a session that renewSessionId() created, once. express-session only tracks saves of the
+ * sessions it created or loaded itself, so it would save this one again at the end of the
+ * request (a second insert of a row that exists); its own bookkeeping replaces `save` the same
+ * way, with a non-enumerable property.
+ */
+export async function saveNewSession(req: Request): Promise<void> {
+  const session = req.session;
+  await new Promise<void>((resolve, reject) => session.save((err: unknown) => (err ? reject(err) : resolve())));
+  Object.defineProperty(session, 'save', { configurable: true, enumerable: false, writable: true, value: (done?: (err?: unknown) => void) => done?.() });
 }
 
-export function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((err: unknown) => (err ? reject(err) : resolve())));
+/**
+ * The request's session is over (revoked, or never stored): express-session neither saves it
+ * nor sets its cookie at the end of the request. The caller clears the cookie if it had one.
+ */
+export function detachSession(req: Request): void {
+  (req as { session?: unknown }).session = undefined;
 }

@@ -1,6 +1,6 @@
 // The PostgreSQL side of sessions: the durable `Session` rows that Redis is rebuilt from.
 import type { SessionData } from 'express-session';
-import { Prisma, type Db } from '../db.ts';
+import type { Prisma, Db } from '../db.ts';
 import { describeDevice } from './device.ts';
 import type { SessionAuth } from './session-data.ts';
 
@@ -13,6 +13,7 @@ export interface SessionRow {
   data: SessionData;
 }
 
+/** A session as revocations name it (history, counters, live events). */
 export interface RemovedRow {
   idHash: string;
   userId: string;
@@ -21,6 +22,7 @@ export interface RemovedRow {
 
 export interface LastSeenUpdate {
   hash: string;
+  userId: string;
   lastSeenAt: number;
   expiresAt: number;
 }
@@ -30,27 +32,20 @@ const asJson = (data: SessionData) => data as unknown as Prisma.InputJsonValue;
 export class SessionRecords {
   constructor(private readonly db: Db) {}
 
-  async upsert(hash: string, auth: SessionAuth, data: SessionData, expiresAtMs: number): Promise<void> {
-    const fields = {
-      lastSeenAt: new Date(auth.lastSeenAt),
-      expiresAt: new Date(expiresAtMs),
-      data: asJson(data),
-    };
-    await this.db.session.upsert({
-      where: { idHash: hash },
-      create: {
-        idHash: hash,
-        handle: auth.handle,
-        userId: auth.user.id,
-        createdAt: new Date(auth.createdAt),
-        absoluteExpiresAt: new Date(auth.absoluteExpiresAt),
-        ip: auth.ip,
-        userAgent: auth.userAgent,
-        deviceType: describeDevice(auth.userAgent).type.slice(0, 16),
-        ...fields,
-      },
-      update: fields,
-    });
+  /**
+   * Inserts a new session's row only while the user's credential is still the one the sign-in
+   * checked: the version is compared in the same statement, under a share lock on the user row,
+   * so a password change, role change or "revoke all" either commits first (and this inserts
+   * nothing) or waits for this insert and then deletes the row. Returns false when it lost.
+   */
+  async insertIfCurrent(hash: string, auth: SessionAuth, data: SessionData, expiresAtMs: number, credentialVersion: number): Promise<boolean> {
+    const inserted = await this.db.$executeRaw`
+      INSERT INTO "Session" ("idHash", handle, "userId", "createdAt", "lastSeenAt", "expiresAt", "absoluteExpiresAt", ip, "userAgent", "deviceType", data)
+      SELECT ${hash}, ${auth.handle}, u.id, ${new Date(auth.createdAt)}, ${new Date(auth.lastSeenAt)}, ${new Date(expiresAtMs)}, ${new Date(auth.absoluteExpiresAt)},
+             ${auth.ip}, ${auth.userAgent}, ${describeDevice(auth.userAgent).type.slice(0, 16)}, ${JSON.stringify(data)}::jsonb
+      FROM "User" u WHERE u.id = ${auth.user.id}::uuid AND u."credentialVersion" = ${credentialVersion}
+      FOR SHARE`;
+    return inserted === 1;
   }
 
   /** Updates an existing row only: a revoked session's row must not come back. */
@@ -76,35 +71,21 @@ export class SessionRecords {
     return this.db.session.findFirst({ where: { userId, handle }, select: { idHash: true, userId: true, handle: true } });
   }
 
-  async deleteByHashes(hashes: string[]): Promise<RemovedRow[]> {
-    if (hashes.length === 0) return [];
-    return this.db.$queryRaw<RemovedRow[]>`
-      DELETE FROM "Session" WHERE "idHash" = ANY(${hashes}::text[])
-      RETURNING "idHash", "userId"::text AS "userId", "handle"`;
-  }
-
-  async deleteForUser(userId: string, exceptHash: string | null): Promise<RemovedRow[]> {
-    return this.db.$queryRaw<RemovedRow[]>`
-      DELETE FROM "Session" WHERE "userId" = ${userId}::uuid AND "idHash" <> ${exceptHash ?? ''}
-      RETURNING "idHash", "userId"::text AS "userId", "handle"`;
-  }
-
-  /** Deletes rows past their expiry; returns them so their Redis index entries can go too. */
-  async deleteExpired(now: Date): Promise<RemovedRow[]> {
-    return this.db.$queryRaw<RemovedRow[]>`
-      DELETE FROM "Session" WHERE "expiresAt" <= ${now}
-      RETURNING "idHash", "userId"::text AS "userId", "handle"`;
-  }
-
-  /** One statement for a whole batch of write-behind `lastSeenAt` updates. */
-  async applyLastSeen(updates: LastSeenUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
+  /**
+   * One statement for a whole batch of write-behind `lastSeenAt` updates; returns the hashes
+   * whose row exists (a row that has gone was revoked: its Redis entry must go too).
+   */
+  async applyLastSeen(updates: LastSeenUpdate[]): Promise<Set<string>> {
+    if (updates.length === 0) return new Set();
     const hashes = updates.map((u) => u.hash);
     const lastSeen = updates.map((u) => new Date(u.lastSeenAt).toISOString());
     const expires = updates.map((u) => new Date(u.expiresAt).toISOString());
-    await this.db.$executeRaw`
-      UPDATE "Session" AS s SET "lastSeenAt" = v.last_seen, "expiresAt" = v.expires
+    const rows = await this.db.$queryRaw<Array<{ idHash: string }>>`
+      UPDATE "Session" AS s
+      SET "lastSeenAt" = GREATEST(s."lastSeenAt", v.last_seen), "expiresAt" = CASE WHEN v.last_seen > s."lastSeenAt" THEN v.expires ELSE s."expiresAt" END
       FROM unnest(${hashes}::text[], ${lastSeen}::timestamptz[], ${expires}::timestamptz[]) AS v(id, last_seen, expires)
-      WHERE s."idHash" = v.id AND s."lastSeenAt" < v.last_seen`;
+      WHERE s."idHash" = v.id
+      RETURNING s."idHash"`;
+    return new Set(rows.map((row) => row.idHash));
   }
 }

@@ -1,64 +1,91 @@
-// Where sessions are revoked. Every path (logout, revoke one, revoke all, password change,
-// admin, expiry) ends here, so each session loses its Redis entry, index entries and row
-// together, and is counted and announced once.
+// Where sessions are revoked. Every path (logout, revoke one, revoke all, password and role
+// changes, admin, expiry) ends here:
+//   1. PostgreSQL: the rows are deleted and an outbox entry per session is written, in one
+//      statement (revocation-records.ts) — from here on the revocation is durable;
+//   2. Redis: one script call per user writes each tombstone, deletes the entry, unindexes and
+//      uncounts it (session-cache.ts); the put script checks the tombstone, so nothing in flight
+//      can write the session back;
+//   3. the outbox entries are deleted. If Redis could not be reached in step 2 they stay, and
+//      every instance applies them within seconds (revocation-outbox.ts).
 import type { Activity } from '../analytics/activity.ts';
 import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
+import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
+import type { CredentialChange, PendingRevocation, RevocationRecords } from './revocation-records.ts';
 import type { IndexedEntry, SessionCache } from './session-cache.ts';
-import type { RemovedRow, SessionRecords } from './session-records.ts';
+import type { RemovedRow } from './session-records.ts';
 
 export type EndReason = 'revoked' | 'expired';
 
 export class SessionRevoker {
   constructor(
     private readonly cache: SessionCache,
-    private readonly records: SessionRecords,
+    private readonly revocations: RevocationRecords,
+    private readonly redis: RedisFallback,
     private readonly lastSeen: LastSeenQueue,
     private readonly activity: Activity,
     private readonly logger: Logger,
   ) {}
 
   /**
-   * The Redis half of a revocation. If Redis is away the revocation still stands: the row is
-   * gone, and when Redis returns every entry older than the outage is checked against its row
-   * before it is trusted again (see `valid-since` in mirrored-store.ts).
+   * Revokes the given sessions; returns the rows that existed (PostgreSQL is the truth).
+   * `knownUserId` names their owner, so that a session whose row has already gone still loses
+   * its Redis entry, index entry and count.
    */
-  private async fromRedis<T>(step: () => Promise<T>, fallback: T): Promise<T> {
-    if (!this.cache.available) return fallback;
-    try {
-      return await this.cache.answered(step());
-    } catch (err) {
-      if (!isDependencyError(err)) throw err;
-      this.logger.warn({ err: (err as Error).message }, 'revocation not applied to Redis (unavailable); entries will be revalidated when it returns');
-      return fallback;
-    }
-  }
-
-  /** Revokes the given sessions; returns the rows that existed (PostgreSQL is the truth). */
   async revokeHashes(hashes: string[], knownUserId?: string, reason: EndReason = 'revoked'): Promise<RemovedRow[]> {
-    const removed = await this.records.deleteByHashes(hashes);
-    const entries = new Map<string, IndexedEntry>();
-    for (const hash of hashes) if (knownUserId) entries.set(hash, { hash, userId: knownUserId });
-    for (const row of removed) entries.set(row.idHash, { hash: row.idHash, userId: row.userId });
-    await this.fromRedis(() => this.cache.remove([...entries.values()]), undefined);
-    // A hash nobody signed in with (regenerating an anonymous session on login) has nothing to
-    // guard against coming back: drop its entry, leave no tombstone.
-    const anonymous = hashes.filter((hash) => !entries.has(hash));
-    if (anonymous.length > 0) await this.fromRedis(() => this.cache.discardEntries(anonymous), undefined);
+    const { removed, pending } = await this.revocations.revoke(hashes, knownUserId);
+    await this.apply(pending);
     return this.ended(removed, hashes, reason);
   }
 
   /**
-   * Revokes every session of a user (but `exceptHash`): the rows in PostgreSQL and whatever the
-   * Redis index holds, so sessions missing from either side are caught too.
+   * Revokes every session of a user (but `exceptHash`) and moves their credential version on
+   * (with `change` in the same transaction), so no sign-in that checked the old credential can
+   * store a session afterwards. The Redis index is swept too, for entries whose row was lost.
    */
-  async revokeAllForUser(userId: string, exceptHash: string | null): Promise<RemovedRow[]> {
-    const removed = await this.records.deleteForUser(userId, exceptHash);
-    const hashes = new Set(removed.map((row) => row.idHash));
-    for (const hash of await this.fromRedis(() => this.cache.indexedHashes(userId), [])) if (hash !== exceptHash) hashes.add(hash);
-    await this.fromRedis(() => this.cache.remove([...hashes].map((hash) => ({ hash, userId }))), undefined);
-    return this.ended(removed, [...hashes], 'revoked');
+  async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<{ removed: RemovedRow[]; credentialVersion: number | null }> {
+    const { removed, pending, credentialVersion } = await this.revocations.revokeAllForUser(userId, exceptHash, change);
+    const queued = new Set(pending.map((entry) => entry.hash));
+    const indexed = await this.redis.run('revoke', () => this.cache.indexedHashes(userId), () => []);
+    const strays = indexed.filter((hash) => hash !== exceptHash && !queued.has(hash)).map((hash) => ({ hash, userId }));
+    await this.apply(pending, strays);
+    this.ended(removed, [...queued, ...strays.map((entry) => entry.hash)], 'revoked');
+    return { removed, credentialVersion };
+  }
+
+  /**
+   * Puts revocations into Redis and clears their outbox entries; false when Redis could not be
+   * reached (the entries stay for whichever instance applies them first). Idempotent.
+   */
+  async apply(pending: PendingRevocation[], strays: IndexedEntry[] = []): Promise<boolean> {
+    if (pending.length === 0 && strays.length === 0) return true;
+    const entries = [...pending, ...strays];
+    const applied = await this.redis.run(
+      'revoke',
+      async () => {
+        await this.cache.remove(entries);
+        return true;
+      },
+      () => false,
+    );
+    if (!applied) {
+      this.logger.warn({ pending: pending.length }, 'revocation not yet in Redis: kept in the outbox, applied when Redis answers');
+      return false;
+    }
+    try {
+      await this.revocations.applied(pending.map((entry) => entry.id));
+    } catch (err) {
+      // Redis has them; the entries are applied again later, which changes nothing.
+      if (!isDependencyError(err)) throw err;
+    }
+    return true;
+  }
+
+  /** Redis entries of sessions whose row has gone without an outbox entry reaching Redis. */
+  async dropOrphans(entries: IndexedEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.redis.run('revoke', () => this.cache.remove(entries), () => undefined);
   }
 
   private ended(removed: RemovedRow[], hashes: string[], reason: EndReason): RemovedRow[] {

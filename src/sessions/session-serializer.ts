@@ -4,11 +4,11 @@
 // and the cookie's shared settings (max age, path, httpOnly, sameSite, secure — identical in
 // every session, so they come from the settings on read) were ~230 of ~460 bytes, and dropping
 // them moves an entry down two allocator size classes (see Performance in the README).
-//   ["s1", cookieExpiresMs|null, [userId, email, name, role], handle, createdAt, lastSeenAt,
-//    absoluteExpiresAt, ip, userAgent, verifiedAt, {other session fields}?]
+//   ["s2", cookieExpiresMs|null, [userId, email, name, role], handle, createdAt, lastSeenAt,
+//    absoluteExpiresAt, ip, userAgent, {other session fields}?]
 // Anything else (an anonymous session holding a CSRF token, or auth data with fields this
 // layout does not know) is JSON as express-session has it, minus the shared cookie settings.
-// Values in either older form still parse.
+// Values in the older forms still parse ("s1" had a `verifiedAt` after `userAgent`).
 import type { SessionData } from 'express-session';
 import type { SessionAuth } from './session-data.ts';
 import type { SessionCookieSettings } from './session-middleware.ts';
@@ -18,11 +18,12 @@ export interface SessionSerializer {
   stringify(sess: SessionData): string;
 }
 
-const LAYOUT = 's1';
-const AUTH_FIELDS = ['user', 'handle', 'createdAt', 'lastSeenAt', 'absoluteExpiresAt', 'ip', 'userAgent', 'verifiedAt'] as const;
+const LAYOUT = 's2';
+const OLD_LAYOUT = 's1';
+const AUTH_FIELDS = ['user', 'handle', 'createdAt', 'lastSeenAt', 'absoluteExpiresAt', 'ip', 'userAgent'] as const;
 const USER_FIELDS = ['id', 'email', 'name', 'role'] as const;
 
-type Positional = [typeof LAYOUT, number | null, [string, string, string | null, string], string, number, number, number, string | null, string | null, number, Record<string, unknown>?];
+type Positional = [typeof LAYOUT, number | null, [string, string, string | null, string], string, number, number, number, string | null, string | null, Record<string, unknown>?];
 
 /** Only an auth object with exactly the known fields is written positionally: nothing is dropped. */
 function hasKnownShape(auth: SessionAuth): boolean {
@@ -40,7 +41,7 @@ function encode(sess: SessionData): string {
   const expires = expiryMs(cookie?.expires);
   if (auth && hasKnownShape(auth)) {
     const { user } = auth;
-    const value: Positional = [LAYOUT, expires, [user.id, user.email, user.name, user.role], auth.handle, auth.createdAt, auth.lastSeenAt, auth.absoluteExpiresAt, auth.ip, auth.userAgent, auth.verifiedAt];
+    const value: Positional = [LAYOUT, expires, [user.id, user.email, user.name, user.role], auth.handle, auth.createdAt, auth.lastSeenAt, auth.absoluteExpiresAt, auth.ip, auth.userAgent];
     if (Object.keys(rest).length > 0) value.push(rest);
     return JSON.stringify(value);
   }
@@ -51,9 +52,11 @@ function encode(sess: SessionData): string {
 export function decodeSession(raw: string): SessionData {
   const value = JSON.parse(raw) as unknown;
   if (!Array.isArray(value)) return value as SessionData;
-  const [layout, expires, [id, email, name, role], handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, verifiedAt, rest] = value as Positional;
-  if (layout !== LAYOUT) throw new Error(`unknown session layout ${String(layout)}`);
-  const auth: SessionAuth = { user: { id, email, name, role: role as SessionAuth['user']['role'] }, handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, verifiedAt };
+  const layout: unknown = value[0];
+  if (layout === OLD_LAYOUT) value.splice(9, 1);
+  else if (layout !== LAYOUT) throw new Error(`unknown session layout ${String(layout)}`);
+  const [, expires, [id, email, name, role], handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, rest] = value as Positional;
+  const auth: SessionAuth = { user: { id, email, name, role: role as SessionAuth['user']['role'] }, handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent };
   return { ...rest, cookie: { expires: expires === null ? null : new Date(expires).toISOString() }, auth } as unknown as SessionData;
 }
 

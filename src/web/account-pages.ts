@@ -1,19 +1,20 @@
 // /account: the profile, this user's devices (sessions) with sign-out buttons, the password
 // form and recent activity. Every button is a CSRF-protected form posting to the same actions
 // as the JSON API.
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
 import { findUserById } from '../auth/users.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { readHistory } from '../sessions/session-history.ts';
 import { SessionActions } from '../sessions/session-actions.ts';
 import { clearSessionCookie, requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
-import { verifyCsrf } from './csrf.ts';
 import { formBody, formErrors, NO_FORM_ERRORS, renderForm, type FormErrors } from './forms.ts';
 
 export interface AccountPageDeps extends AuthActionDeps {
   limits: RateLimiting;
   isProduction: boolean;
+  /** From createCsrfProtection(), made once in app.ts. */
+  verifyCsrf: RequestHandler;
 }
 
 /** Recent activity shows this many events (the history keeps more). */
@@ -28,7 +29,7 @@ const NOTICES: Record<string, string> = {
 const PASSWORD_LABELS = { currentPassword: 'Current password', newPassword: 'New password' };
 
 export function createAccountPages(deps: AccountPageDeps): Router {
-  const { db, limits, isProduction } = deps;
+  const { db, limits, isProduction, verifyCsrf } = deps;
   const auth = new AuthActions(deps);
   const devices = new SessionActions(deps);
   const router = Router();

@@ -1,17 +1,18 @@
 // The sign-in pages: /, /login, /register and POST /logout. Forms post to the same actions as
 // the JSON API (auth/auth-actions.ts), behind the same per-IP limiter and login protection.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
 import { loginBody, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../auth/auth-schemas.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { clearSessionCookie, requireSignedIn } from '../sessions/session-middleware.ts';
-import { verifyCsrf } from './csrf.ts';
 import { formBody, formErrors, NO_FORM_ERRORS, renderForm, renderPage, typedText, withoutBlank } from './forms.ts';
 import { safeNextPath } from './safe-next.ts';
 
 export interface AuthPageDeps extends AuthActionDeps {
   limits: RateLimiting;
   isProduction: boolean;
+  /** From createCsrfProtection(), made once in app.ts. */
+  verifyCsrf: RequestHandler;
 }
 
 const SIGNED_OUT_NOTICES: Record<string, string> = {
@@ -22,7 +23,7 @@ const SIGNED_OUT_NOTICES: Record<string, string> = {
 const LABELS = { email: 'Email', password: 'Password', name: 'Name' };
 
 export function createAuthPages(deps: AuthPageDeps): Router {
-  const { limits, loginProtection, isProduction } = deps;
+  const { limits, loginProtection, isProduction, verifyCsrf } = deps;
   const actions = new AuthActions(deps);
   const router = Router();
 

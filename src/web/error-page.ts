@@ -7,8 +7,10 @@ import { loginUrl } from './safe-next.ts';
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   validation_failed: 'Not valid',
+  invalid_parameter: 'Not a valid address',
   forbidden: 'Not allowed',
   csrf_failed: 'Form expired',
+  cross_site_request: 'Request refused',
   not_found: 'Page not found',
   payload_too_large: 'Too large',
   rate_limited: 'Too many requests',

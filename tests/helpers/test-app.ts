@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { inject } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type AppDeps } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createDb, type Db } from '../../src/db.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -28,9 +28,13 @@ export interface TestApp extends App {
   close: () => Promise<void>;
 }
 
-export interface TestAppOptions {
+export interface TestAppOptions extends Pick<AppDeps, "hasher" | "sessionHooks"> {
   /** Receives the app's log lines (JSON); LOG_LEVEL defaults to info when set. */
   logLines?: string[];
+  /** Do not wait for Redis to be trusted (an app whose Redis is unreachable on purpose). */
+  noWait?: boolean;
+  /** false: start without waiting for Redis to connect, as server.ts does during an outage. */
+  connect?: boolean;
 }
 
 export async function buildTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -54,10 +58,13 @@ export async function buildTestApp(env: Record<string, string> = {}, options: Te
   const lines = options.logLines;
   const logger = createLogger(config.logLevel, lines ? { write: (line: string) => void lines.push(line) } : undefined);
   const redis = createRedisClient(config, logger);
-  await connectRedis(redis, config.redisUrl, 5_000);
+  if (options.connect === false) redis.connect().catch(() => undefined); // keeps trying until it connects
+  else await connectRedis(redis, config.redisUrl, 5_000);
   const db = createDb(config.databaseUrl);
   const clock = testClock();
-  const built = createApp({ config, redis, db, logger, now: clock.now });
+  const built = createApp({ config, redis, db, logger, now: clock.now, hasher: options.hasher, sessionHooks: options.sessionHooks });
+  // Sessions are read from Redis once this instance has applied the revocation outbox.
+  if (!options.noWait) await built.sessions.outbox.whenTrusted();
   return {
     ...built,
     config,

@@ -1,0 +1,114 @@
+// Revocations in PostgreSQL. Every delete of a session row writes its `RevocationOutbox` entry in
+// the same statement, so a revocation PostgreSQL has is never lost on its way to Redis: the entry
+// stays until Redis has the tombstone (session-revoker.ts), whichever instance gets there.
+import { Prisma, type Db } from '../db.ts';
+import type { Role } from './session-data.ts';
+import type { RemovedRow } from './session-records.ts';
+
+/** A revocation PostgreSQL has and Redis may not have yet. */
+export interface PendingRevocation {
+  /** The outbox entry (a bigint, as text). */
+  id: string;
+  hash: string;
+  userId: string;
+}
+
+export interface Revoked {
+  /** The session rows that existed. */
+  removed: RemovedRow[];
+  /** Everything Redis must drop: those rows, and hashes the caller named for a known user. */
+  pending: PendingRevocation[];
+}
+
+/** What changes on the user together with "every session ends". */
+export interface CredentialChange {
+  passwordHash?: string;
+  role?: Role;
+}
+
+interface OutboxRow {
+  id: string;
+  idHash: string;
+  userId: string;
+  handle: string | null;
+}
+
+/**
+ * DELETE … RETURNING and the outbox INSERT as one statement. `alsoFor` queues hashes of a known
+ * user whose row is already gone (a logout racing a revocation): their Redis entries, index
+ * entries and counters must go too.
+ */
+function deleteWithOutbox(keyPrefix: string, where: Prisma.Sql, alsoFor: { hashes: string[]; userId: string } | null): Prisma.Sql {
+  const extra = alsoFor ? Prisma.sql`UNION SELECT h, ${alsoFor.userId}::uuid FROM unnest(${alsoFor.hashes}::text[]) AS h` : Prisma.empty;
+  return Prisma.sql`
+    WITH removed AS (DELETE FROM "Session" WHERE ${where} RETURNING "idHash", "userId", handle),
+    targets AS (SELECT "idHash", "userId" FROM removed ${extra}),
+    queued AS (
+      INSERT INTO "RevocationOutbox" ("keyPrefix", "idHash", "userId")
+      SELECT ${keyPrefix}, "idHash", "userId" FROM targets
+      RETURNING id, "idHash", "userId")
+    SELECT q.id::text AS id, q."idHash", q."userId"::text AS "userId", r.handle
+    FROM queued q LEFT JOIN removed r ON r."idHash" = q."idHash" AND r."userId" = q."userId"`;
+}
+
+function split(rows: OutboxRow[]): Revoked {
+  return {
+    removed: rows.filter((row) => row.handle !== null).map((row) => ({ idHash: row.idHash, userId: row.userId, handle: row.handle! })),
+    pending: rows.map((row) => ({ id: row.id, hash: row.idHash, userId: row.userId })),
+  };
+}
+
+/**
+ * Entries are kept per Redis key prefix (REDIS_KEY_PREFIX): a deployment applies only its own,
+ * into its own keys, even when another one (a test run) shares the database.
+ */
+export class RevocationRecords {
+  constructor(
+    private readonly db: Db,
+    private readonly keyPrefix: string,
+  ) {}
+
+  async revoke(hashes: string[], knownUserId?: string): Promise<Revoked> {
+    if (hashes.length === 0) return { removed: [], pending: [] };
+    const where = Prisma.sql`"idHash" = ANY(${hashes}::text[])`;
+    return split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, knownUserId ? { hashes, userId: knownUserId } : null)));
+  }
+
+  /**
+   * Every session of the user but `exceptHash` ends, and the credential version moves on, in one
+   * transaction: the version first (it takes the user row's lock, so a sign-in inserting under
+   * the old version has committed before the delete looks), then the delete with its outbox.
+   * Returns the new version (null for an unknown user) for a session that continues.
+   */
+  async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<Revoked & { credentialVersion: number | null }> {
+    return this.db.$transaction(async (tx) => {
+      const bumped = await tx.$queryRaw<Array<{ credentialVersion: number }>>`
+        UPDATE "User" SET "credentialVersion" = "credentialVersion" + 1, "updatedAt" = now()
+          ${change.passwordHash === undefined ? Prisma.empty : Prisma.sql`, "passwordHash" = ${change.passwordHash}`}
+          ${change.role === undefined ? Prisma.empty : Prisma.sql`, role = ${change.role}::"Role"`}
+        WHERE id = ${userId}::uuid
+        RETURNING "credentialVersion"`;
+      const where = Prisma.sql`"userId" = ${userId}::uuid AND "idHash" <> ${exceptHash ?? ''}`;
+      const revoked = split(await tx.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, null)));
+      return { ...revoked, credentialVersion: bumped[0]?.credentialVersion ?? null };
+    });
+  }
+
+  /** Deletes rows past their expiry, queueing their Redis index entries and counters to go too. */
+  async revokeExpired(cutoff: Date): Promise<Revoked> {
+    return split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, Prisma.sql`"expiresAt" <= ${cutoff}`, null)));
+  }
+
+  /** The oldest entries not yet applied to Redis. */
+  async pending(limit: number): Promise<PendingRevocation[]> {
+    return this.db.$queryRaw<PendingRevocation[]>`
+      SELECT id::text AS id, "idHash" AS hash, "userId"::text AS "userId" FROM "RevocationOutbox"
+      WHERE "keyPrefix" = ${this.keyPrefix} ORDER BY id LIMIT ${limit}`;
+  }
+
+  /** Redis has these: their entries can go. */
+  async applied(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.$executeRaw`DELETE FROM "RevocationOutbox" WHERE id = ANY(${ids}::bigint[])`;
+  }
+}
