@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setRole } from '../src/admin/roles.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 const apps: TestApp[] = [];
@@ -201,40 +202,73 @@ describe('GET /admin/analytics', () => {
 });
 
 describe('GET /admin/events', () => {
+  /** Opens the stream on a real socket; `until(text)` reads until the stream's text contains it. */
+  async function openStream(t: TestApp, cookie: string) {
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as { port: number }).port;
+    const controller = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/admin/events`, { headers: { Cookie: cookie }, signal: controller.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (wanted: string, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!text.includes(wanted)) {
+        const chunk = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()), null))]);
+        if (chunk === null) throw new Error(`no "${wanted}" within ${timeoutMs} ms; got: ${text}`);
+        if (chunk.done) throw new Error(`stream ended; got: ${text}`);
+        text += Buffer.from(chunk.value).toString();
+      }
+      return text;
+    };
+    const close = async () => {
+      controller.abort();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    };
+    return { res, until, close, abort: () => controller.abort() };
+  }
+
   it('streams a session event caused by another app instance, and frees the listener when closed', async () => {
     const a = await newApp();
     const b = await newApp({ REDIS_KEY_PREFIX: a.prefix });
     const admin = await signedInAdmin(a);
-    const server = a.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const port = (server.address() as { port: number }).port;
-    const controller = new AbortController();
+    const stream = await openStream(a, admin.cookie);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/admin/events`, { headers: { Cookie: admin.cookie }, signal: controller.signal });
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      const reader = res.body!.getReader();
-      const email = uniqueEmail('sse');
-      let text = '';
-      const received = (async () => {
-        while (!text.includes(`"type":"created"`)) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += Buffer.from(value).toString();
-        }
-      })();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stream.res.status).toBe(200);
+      expect(stream.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      await stream.until(': connected'); // subscribed: events from every instance flow from here
       expect(a.activity.live.listenerCount).toBe(1);
-      await request(b.app).post('/api/auth/register').send({ email, password: PASSWORD });
-      await Promise.race([received, new Promise((_, reject) => setTimeout(() => reject(new Error('no event within 5 s')), 5000))]);
+      await request(b.app).post('/api/auth/register').send({ email: uniqueEmail('sse'), password: PASSWORD });
+      const text = await stream.until('"type":"created"');
       expect(text).toMatch(/event: session\ndata: \{"type":"created","at":"[^"]+","userId":"[0-9a-f-]{36}","sessionId":"[\w-]{22}"/);
-      controller.abort();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(a.activity.live.listenerCount).toBe(0);
+      stream.abort();
+      await waitFor(() => a.activity.live.listenerCount === 0, 5000);
     } finally {
-      controller.abort();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await stream.close();
+    }
+  });
+
+  it('opens at once while Redis is away, and delivers events once Redis answers', async () => {
+    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    try {
+      const a = await newApp({ REDIS_URL: proxy.url('redis') });
+      const b = await newApp({ REDIS_KEY_PREFIX: a.prefix });
+      const admin = await signedInAdmin(a);
+      await proxy.cut();
+      await waitFor(() => !a.redis.isReady);
+      const stream = await openStream(a, admin.cookie);
+      try {
+        expect(stream.res.status).toBe(200); // headers did not wait for Redis
+        await proxy.restore();
+        await stream.until(': connected', 20_000);
+        await request(b.app).post('/api/auth/register').send({ email: uniqueEmail('sse'), password: PASSWORD });
+        await stream.until('"type":"created"');
+      } finally {
+        await stream.close();
+      }
+    } finally {
+      await proxy.close();
     }
   });
 });

@@ -6,13 +6,14 @@ import type { LiveEvents } from '../analytics/live-events.ts';
 const HEARTBEAT_MS = 15_000;
 
 export function createEventStream(live: LiveEvents) {
-  return async function eventStream(req: Request, res: Response): Promise<void> {
-    const unsubscribe = await live.subscribe((event) => {
+  return function eventStream(req: Request, res: Response): void {
+    const { unsubscribe, subscribed } = live.subscribe((event) => {
       res.write(`event: session\ndata: ${JSON.stringify(event)}\n\n`);
     });
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
-    res.write(': connected\n\n');
+    // Headers go out at once (even while Redis is away); this line once events from every instance flow.
+    void subscribed.then((ok) => ok && !res.writableEnded && res.write(': connected\n\n'));
     const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     // Closing the tab (or the server shutting down) frees the listener and the timer.

@@ -42,11 +42,21 @@ export class LiveEvents {
     });
   }
 
-  /** Calls `listener` for every event from any instance until the returned function is called. */
-  async subscribe(listener: LiveEventListener): Promise<() => void> {
-    await this.ensureSubscribed();
+  /**
+   * Calls `listener` for every event from any instance until `unsubscribe` is called. Returns at
+   * once: the Redis subscription opens in the background (during an outage, once Redis answers),
+   * so a live view opens even then; `subscribed` settles when events flow.
+   */
+  subscribe(listener: LiveEventListener): { unsubscribe: () => void; subscribed: Promise<boolean> } {
     this.local.on('event', listener);
-    return () => this.local.off('event', listener);
+    const subscribed = this.ensureSubscribed().then(
+      () => true,
+      (err: unknown) => {
+        this.logger.debug({ err: (err as Error).message }, 'live events not subscribed; retried by the next viewer');
+        return false;
+      },
+    );
+    return { unsubscribe: () => this.local.off('event', listener), subscribed };
   }
 
   private ensureSubscribed(): Promise<void> {
