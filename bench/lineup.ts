@@ -34,6 +34,11 @@ export const APP_PLANS: Record<AppKey, AppPlan> = {
       LOG_LEVEL: process.env.BENCH_PRODUCT_LOG_LEVEL ?? 'info',
       // The login storm comes from one address; the per-IP limit must not turn it into 429s.
       RATE_LIMIT_MAX: '1000000',
+      // The login storm signs one account in from many connections at once, and attempts in
+      // flight count toward the failed-login budgets: measure hashing, not the budget.
+      ACCOUNT_MAX_FAILURES: '1000',
+      CHALLENGE_AFTER_ACCOUNT_FAILURES: '0',
+      CHALLENGE_AFTER_IP_FAILURES: '0',
     }),
   },
   bare: { entry: 'bare-express.ts', usesRedis: false, env: () => ({}) },
