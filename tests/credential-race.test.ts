@@ -120,3 +120,23 @@ describe('a sign-in inside its INSERT while the password changes', () => {
     expect(await storedSessions(t, user.user.id)).toEqual({ rows: [continuing], indexed: [continuing] });
   });
 });
+
+describe('a password change racing another credential change', () => {
+  it('a change whose current-password check began before "sign out everywhere" changes nothing and answers 401', async () => {
+    const hasher = countingHasher();
+    const t = await app(hasher);
+    const user = await registerUser(t);
+    const other = await request(t.app).post('/api/auth/login').set('X-Forwarded-For', '198.51.100.9').send({ email: user.email, password: PASSWORD });
+    const otherCookie = other.headers['set-cookie']![0]!.split(';')[0]!;
+    const stored = (await t.db.user.findUniqueOrThrow({ where: { id: user.user.id } })).passwordHash;
+    hasher.hold((hash) => hash === stored, 1);
+    const changing = user.agent.post('/api/auth/password').send({ currentPassword: PASSWORD, newPassword: 'the attacker password' }).then((res) => res);
+    await waitFor(() => hasher.waiting() === 1);
+    expect((await request(t.app).post('/api/auth/logout-all').set('Cookie', otherCookie)).status).toBe(200);
+    hasher.release();
+    const changed = await changing;
+    expect(changed.status).toBe(401);
+    expect((await t.db.user.findUniqueOrThrow({ where: { id: user.user.id } })).passwordHash).toBe(stored);
+    expect(await storedSessions(t, user.user.id)).toEqual({ rows: [], indexed: [] });
+  });
+});

@@ -108,7 +108,9 @@ export class AuthActions {
       });
     }
     const passwordHash = await this.passwords.hash(body.newPassword);
-    const { removed, credentialVersion } = await this.sessions.revoker.revokeAllForUser(row.id, currentSessionHash(req), { passwordHash });
+    const ownHash = currentSessionHash(req)!;
+    // Lost to a credential change (or this session's revocation) since the password was checked: nothing changes.
+    const { removed, credentialVersion } = await this.sessions.revoker.revokeAllForUser(row.id, ownHash, { passwordHash, ifUnchanged: { credentialVersion: row.credentialVersion, sessionHash: ownHash } });
     if (credentialVersion === null) throw new AppError('unauthenticated');
     // This session continues under a new id (and handle), so a stolen copy of the old cookie is dead too.
     const next = await startSession(req, toSessionUser(row), credentialVersion, this.signIn, 'unauthenticated');

@@ -24,6 +24,11 @@ export interface Revoked {
 export interface CredentialChange {
   passwordHash?: string;
   role?: Role;
+  /**
+   * Only if nothing changed since the caller checked: the version it read, and the session the
+   * request runs in (still stored). A change that lost a race changes nothing (version null).
+   */
+  ifUnchanged?: { credentialVersion: number; sessionHash: string };
 }
 
 interface OutboxRow {
@@ -87,7 +92,9 @@ export class RevocationRecords {
           ${change.passwordHash === undefined ? Prisma.empty : Prisma.sql`, "passwordHash" = ${change.passwordHash}`}
           ${change.role === undefined ? Prisma.empty : Prisma.sql`, role = ${change.role}::"Role"`}
         WHERE id = ${userId}::uuid
+          ${change.ifUnchanged === undefined ? Prisma.empty : Prisma.sql`AND "credentialVersion" = ${change.ifUnchanged.credentialVersion} AND EXISTS (SELECT 1 FROM "Session" WHERE "idHash" = ${change.ifUnchanged.sessionHash})`}
         RETURNING "credentialVersion"`;
+      if (bumped.length === 0 && change.ifUnchanged) return { removed: [], pending: [], credentialVersion: null };
       const where = Prisma.sql`"userId" = ${userId}::uuid AND "idHash" <> ${exceptHash ?? ''}`;
       const revoked = split(await tx.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, null)));
       return { ...revoked, credentialVersion: bumped[0]?.credentialVersion ?? null };

@@ -46,6 +46,7 @@ export class SessionRevoker {
    */
   async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<{ removed: RemovedRow[]; credentialVersion: number | null }> {
     const { removed, pending, credentialVersion } = await this.revocations.revokeAllForUser(userId, exceptHash, change);
+    if (credentialVersion === null && change.ifUnchanged) return { removed, credentialVersion }; // lost the race: nothing changed
     const queued = new Set(pending.map((entry) => entry.hash));
     const indexed = await this.redis.run('revoke', () => this.cache.indexedHashes(userId), () => []);
     const strays = indexed.filter((hash) => hash !== exceptHash && !queued.has(hash)).map((hash) => ({ hash, userId }));
