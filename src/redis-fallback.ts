@@ -23,11 +23,6 @@ export class RedisFallback {
     private readonly deadlineMs = REDIS_ANSWER_DEADLINE_MS,
   ) {}
 
-  /** Whether Redis can be asked at all right now. */
-  get connected(): boolean {
-    return this.client.isReady;
-  }
-
   /** `op`'s answer from Redis, or `fallback()`'s when Redis is away, stalled or unavailable. */
   async run<T>(what: string, op: () => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
     if (!this.client.isReady) {

@@ -42,7 +42,7 @@ export class RevocationOutbox {
     return this.trusted && this.client.isReady;
   }
 
-  /** Resolves once Redis is trusted (tests and start-up wait for it). */
+  /** Resolves once Redis is trusted (the tests wait for it). */
   whenTrusted(): Promise<void> {
     if (this.redisTrusted) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));

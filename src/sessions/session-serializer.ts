@@ -6,8 +6,8 @@
 // them moves an entry down two allocator size classes (see Performance in the README).
 //   ["s2", cookieExpiresMs|null, [userId, email, name, role], handle, createdAt, lastSeenAt,
 //    absoluteExpiresAt, ip, userAgent, {other session fields}?]
-// Anything else (an anonymous session holding a CSRF token, or auth data with fields this
-// layout does not know) is JSON as express-session has it, minus the shared cookie settings.
+// Anything else (auth data with fields this layout does not know; anonymous sessions are
+// never stored) is JSON as express-session has it, minus the shared cookie settings.
 // Values in the older forms still parse ("s1" had a `verifiedAt` after `userAgent`).
 import type { SessionData } from 'express-session';
 import type { SessionAuth } from './session-data.ts';
