@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', createSecurityHeaders(API_SECURITY_HEADERS), refuseCrossSite, sessionMiddleware, api);
 
   app.use(createSecurityHeaders(PAGE_SECURITY_HEADERS));
-  app.use(createHealthRouter({ redis, db, isAccepting: deps.isAccepting ?? (() => true) }));
+  app.use(createHealthRouter({ redis, db, redisTrusted: () => sessions.outbox.redisTrusted, isAccepting: deps.isAccepting ?? (() => true) }));
   app.use(createStaticRouter());
   app.use(refuseCrossSite);
   app.use(sessionMiddleware);

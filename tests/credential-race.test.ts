@@ -7,7 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { setRole } from '../src/admin/roles.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { countingHasher, type CountingHasher } from './helpers/counting-hasher.ts';
-import { buildTestApp, PASSWORD, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -138,5 +138,21 @@ describe('a password change racing another credential change', () => {
     expect(changed.status).toBe(401);
     expect((await t.db.user.findUniqueOrThrow({ where: { id: user.user.id } })).passwordHash).toBe(stored);
     expect(await storedSessions(t, user.user.id)).toEqual({ rows: [], indexed: [] });
+  });
+
+  it('a sign-in with the new password while the change is on its way to Redis survives it (it is not taken for a stray)', async () => {
+    let release = () => {};
+    let arrived = () => {};
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const t = await buildTestApp({}, { sessionHooks: { afterCredentialChange: () => (arrived(), hold) } });
+    cleanups.push(() => t.close());
+    const user = await registerUser(t);
+    const changing = user.agent.post('/api/auth/password').send({ currentPassword: PASSWORD, newPassword: 'a brand new password' }).then((res) => res);
+    await reached; // committed in PostgreSQL, not yet in Redis
+    const fresh = await loginAgent(t, user.email, 'a brand new password');
+    release();
+    expect((await changing).status).toBe(200);
+    expect((await fresh.agent.get('/api/auth/me')).status).toBe(200);
   });
 });

@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertText, csrfTokenOf, getPage, signInWithForm, type Agent } from './helpers/pages.ts';
-import { buildTestApp, PASSWORD, registerUser, runKeys, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, PASSWORD, registerUser, writtenKeys, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 const apps: TestApp[] = [];
 let t: TestApp;
@@ -48,7 +48,7 @@ describe('anonymous visitors', () => {
       // Only the CSRF cookie, and it carries the form's token.
       expect(cookieValue(res, 'csrf')).toBe(csrfTokenOf(res.text));
     }
-    expect(await runKeys(fresh)).toEqual([]);
+    expect(await writtenKeys(fresh)).toEqual([]);
   });
 
   it('in production the cookie is __Host-csrf, Secure and SameSite=Strict, and only that name is accepted', async () => {

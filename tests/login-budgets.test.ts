@@ -1,13 +1,18 @@
 // Failed-login budgets count an attempt before its password is checked, so a concurrent burst
 // cannot outrun them: bursts held in flight at the password check (a gate in the hasher), in
-// Redis and in the memory fallback; and every password check costs one verification, whether
-// the email exists or not.
+// Redis and in the memory fallback; every password check costs one verification, whether the
+// email exists or not; and attempts in flight are reservations with deadlines of their own,
+// settled in the store that admitted them (LoginBudgets on real Redis, cut through a TCP proxy).
+import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../src/logger.ts';
+import { RedisFallback } from '../src/redis-fallback.ts';
+import { connectRedis, createRedisClient, type RedisClient } from '../src/redis.ts';
+import { LoginBudgets, type Admission, type Attempt, type BudgetPolicy } from '../src/rate-limit/login-budgets.ts';
 import { countingHasher, type CountingHasher } from './helpers/counting-hasher.ts';
 import { buildTestApp, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
-import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
-import { inject } from 'vitest';
+import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -180,5 +185,131 @@ describe('one verification per password check', () => {
     expect(await cost(() => login(t, email, 'wrong password', '198.51.100.1'))).toBe(1);
     expect(await cost(() => login(t, email, 'wrong password', '198.51.100.1'))).toBe(1); // this one locks
     expect(await cost(() => login(t, email, PASSWORD, '198.51.100.1'))).toBe(1); // locked: the dummy check only
+  });
+});
+
+// LoginBudgets itself, so a test can set short reservations and windows. Redis judges deadlines
+// by its own clock (TIME), so these wait for real time, with bounded polls.
+const silent = createLogger('silent');
+const IP = '198.51.100.9';
+const POLICY: BudgetPolicy = { maxFailures: 2, windowMs: 15 * 60_000, lockBaseMs: 60_000, lockMaxMs: 3_600_000, challengeAfterAccountFailures: 0, challengeAfterIpFailures: 0 };
+
+/** `connect: false`: a client that never connects, so every call takes the memory store. */
+async function budgetsOn(policy: Partial<BudgetPolicy>, { url = inject('redisUrl'), connect = true } = {}) {
+  const client = createRedisClient({ redisUrl: url, redisPassword: undefined, redisDb: 0 }, silent);
+  if (connect) {
+    await connectRedis(client, url, 5_000);
+    cleanups.push(() => client.close());
+  }
+  const prefix = `${inject('redisKeyPrefix')}${randomBytes(3).toString('hex')}:`;
+  return { client, prefix, budgets: new LoginBudgets(new RedisFallback(client, silent), prefix, { ...POLICY, ...policy }, Date.now) };
+}
+
+function admitted(admission: Admission): Attempt {
+  if (!('admitted' in admission)) throw new Error(`refused: ${JSON.stringify(admission)}`);
+  return admission.admitted;
+}
+
+/** Polls until one attempt is admitted (an earlier lock or reservation has ended). */
+async function nextAdmitted(budgets: LoginBudgets, email: string): Promise<Attempt> {
+  let attempt: Attempt | undefined;
+  await waitFor(async () => {
+    const admission = await budgets.reserve(email, IP, false);
+    if ('admitted' in admission) attempt = admission.admitted;
+    return attempt !== undefined;
+  });
+  return attempt!;
+}
+
+/** Polls until `count` attempts sent at once are all admitted; each poll gives its attempts back. */
+const untilAdmittedAtOnce = (budgets: LoginBudgets, email: string, count: number) =>
+  waitFor(async () => {
+    const answers = await Promise.all(Array.from({ length: count }, () => budgets.reserve(email, IP, false)));
+    await Promise.all(answers.map((a) => ('admitted' in a ? a.admitted.settle('release') : undefined)));
+    return answers.every((a) => 'admitted' in a);
+  });
+
+describe.each([
+  ['Redis', true],
+  ['memory', false],
+])('attempts in flight, counted in %s', (_, connect) => {
+  it('an attempt never settled stops counting at its deadline', async () => {
+    const { budgets } = await budgetsOn({ reservationMs: 1_000 }, { connect });
+    const email = uniqueEmail('abandoned');
+    admitted(await budgets.reserve(email, IP, false)); // its instance died mid-check, say
+    await untilAdmittedAtOnce(budgets, email, POLICY.maxFailures);
+  });
+
+  it('a window ending during a burst forgets its failures, not the attempts in flight: never more than the limit at once', async () => {
+    const { budgets } = await budgetsOn({ maxFailures: 3, windowMs: 1_000 }, { connect });
+    const email = uniqueEmail('window');
+    for (let i = 0; i < 2; i++) expect(await admitted(await budgets.reserve(email, IP, false)).settle('failure')).toBe(0);
+    const inFlight = [admitted(await budgets.reserve(email, IP, false))]; // the last point
+    expect(await budgets.reserve(email, IP, false)).toMatchObject({ refused: 'locked' });
+    inFlight.push(await nextAdmitted(budgets, email)); // the window has ended
+    for (const admission of await Promise.all(Array.from({ length: 10 }, () => budgets.reserve(email, IP, false)))) {
+      if ('admitted' in admission) inFlight.push(admission.admitted);
+    }
+    expect(inFlight).toHaveLength(3);
+    await Promise.all(inFlight.map((attempt) => attempt.settle('release')));
+  });
+
+  it('exhausted answers Retry-After = the lock the attempts in flight would start, which grows with the strikes', async () => {
+    const { budgets } = await budgetsOn({ maxFailures: 1, lockBaseMs: 200 }, { connect });
+    const email = uniqueEmail('exhausted');
+    const first = admitted(await budgets.reserve(email, IP, false));
+    expect(await budgets.reserve(email, IP, false)).toEqual({ refused: 'locked', retryAfterMs: 200 });
+    expect(await first.settle('failure')).toBe(200);
+    const second = await nextAdmitted(budgets, email); // that lock has ended; its strike stays
+    expect(await budgets.reserve(email, IP, false)).toEqual({ refused: 'locked', retryAfterMs: 400 });
+    expect(await second.settle('failure')).toBe(400);
+  });
+});
+
+describe('Redis lost between reserve and settle', () => {
+  async function viaProxy(policy: Partial<BudgetPolicy>) {
+    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    cleanups.push(() => proxy.close());
+    return { proxy, ...(await budgetsOn(policy, { url: proxy.url('redis') })) };
+  }
+  const cut = async (proxy: TcpProxy, client: RedisClient) => (await proxy.cut(), waitFor(() => !client.isReady));
+  const restore = async (proxy: TcpProxy, client: RedisClient) => (await proxy.restore(), waitFor(() => client.isReady));
+
+  it('admitted in Redis, settled while it is away: the failure counts in memory, and the Redis reservation ends at its deadline', async () => {
+    const { proxy, client, budgets } = await viaProxy({ reservationMs: 1_000 });
+    const email = uniqueEmail('lost-settle');
+    const first = admitted(await budgets.reserve(email, IP, false));
+    await cut(proxy, client);
+    expect(await first.settle('failure')).toBe(0);
+    // Counted in memory: one more failure there reaches the limit and locks.
+    expect(await admitted(await budgets.reserve(email, IP, false)).settle('failure')).toBe(POLICY.lockBaseMs);
+    await restore(proxy, client);
+    // Redis still holds `first`'s reservation: past its deadline, the whole budget is free again.
+    await untilAdmittedAtOnce(budgets, email, POLICY.maxFailures);
+  });
+
+  it('admitted in memory, settled once Redis is back: settled in memory, where its reservation is', async () => {
+    const { proxy, client, budgets } = await viaProxy({ maxFailures: 1 }); // reservations of 30 s
+    const email = uniqueEmail('lost-reserve');
+    await cut(proxy, client);
+    const attempt = admitted(await budgets.reserve(email, IP, false));
+    await restore(proxy, client);
+    await attempt.settle('success');
+    await cut(proxy, client);
+    expect('admitted' in (await budgets.reserve(email, IP, false))).toBe(true);
+  });
+
+  it('keys: each budget under one hash tag (Redis Cluster), every key with an expiry', async () => {
+    const { client, prefix, budgets } = await budgetsOn({ challengeAfterIpFailures: 5 });
+    const email = uniqueEmail('keys');
+    await admitted(await budgets.reserve(email, IP, false)).settle('failure');
+    const held = admitted(await budgets.reserve(email, IP, false));
+    const keys: string[] = [];
+    for await (const batch of client.scanIterator({ MATCH: `${prefix}*` })) keys.push(...batch);
+    const hash = createHash('sha256').update(email).digest('base64url');
+    const names = keys.map((key) => key.slice(prefix.length).replace(hash, 'H')).sort();
+    expect(names).toEqual([`lg:ip:{${IP}}`, `lg:ip:{${IP}}:p`, 'lg:{H}:f', 'lg:{H}:p']);
+    for (const key of keys) expect(await client.pTTL(key)).toBeGreaterThan(0);
+    await held.settle('release');
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { loginUrl, safeNextPath } from '../src/web/safe-next.ts';
 import { alertText, csrfTokenOf, getPage, signInWithForm, submitForm, type Agent } from './helpers/pages.ts';
-import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, runKeys, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, writtenKeys, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 const apps: TestApp[] = [];
 let t: TestApp;
@@ -50,7 +50,7 @@ describe('GET /login', () => {
     const token = csrfTokenOf(res.text);
     expect(token).toMatch(/^[0-9a-f]{64}\.[0-9a-f]{64}$/);
     expect(res.headers['set-cookie']).toEqual([`csrf=${token}; Path=/; HttpOnly; SameSite=Strict`]);
-    expect(await runKeys(t)).toEqual([]);
+    expect(await writtenKeys(t)).toEqual([]);
   });
 
   it('a 404 page for a signed-out visitor creates no session', async () => {

@@ -7,7 +7,7 @@ export interface HealthDeps extends ReadinessDeps {
   isAccepting: () => boolean;
 }
 
-export function createHealthRouter({ redis, db, isAccepting }: HealthDeps): Router {
+export function createHealthRouter({ redis, db, redisTrusted, isAccepting }: HealthDeps): Router {
   const router = Router();
 
   router.get('/healthz', function healthz(_req, res) {
@@ -19,7 +19,7 @@ export function createHealthRouter({ redis, db, isAccepting }: HealthDeps): Rout
       res.status(503).json({ error: { code: 'service_unavailable', message: 'The server is shutting down.' } });
       return;
     }
-    const answer = readinessAnswer(await checkDependencies({ redis, db }));
+    const answer = readinessAnswer(await checkDependencies({ redis, db, redisTrusted }));
     res.status(answer.httpStatus).json(answer.body);
   });
 

@@ -1,7 +1,9 @@
 // Readiness (SPEC §6): can this instance serve signed-in requests? It can while Redis or
 // PostgreSQL answers (sessions are read from whichever does), so it stays ready through an outage
 // of one of them: an outage every instance shares must not take them all out of the load
-// balancer at once. Only when neither answers is it unready.
+// balancer at once. Only when neither can serve is it unready — and Redis can serve sessions
+// only once it is trusted (caught up with the revocation outbox, sessions/redis-trust.ts): a
+// Redis that answers but cannot catch up because PostgreSQL is away serves nobody.
 import type { Db } from '../db.ts';
 import type { RedisClient } from '../redis.ts';
 import { answerWithin } from '../redis-fallback.ts';
@@ -9,7 +11,8 @@ import { answerWithin } from '../redis-fallback.ts';
 /** The longest /readyz waits for either answer (they are asked at the same time). */
 export const READINESS_DEADLINE_MS = 2_000;
 
-export type CheckState = 'ok' | 'unavailable';
+/** `catching_up`: Redis answers, but the revocations it may have missed are not applied yet. */
+export type CheckState = 'ok' | 'unavailable' | 'catching_up';
 
 export interface Checks {
   redis: CheckState;
@@ -19,6 +22,8 @@ export interface Checks {
 export interface ReadinessDeps {
   redis: RedisClient;
   db: Db;
+  /** Whether this instance believes Redis's session entries (RevocationOutbox.redisTrusted). */
+  redisTrusted: () => boolean;
 }
 
 export type ReadinessAnswer =
@@ -55,16 +60,20 @@ async function postgresAnswers(db: Db, deadlineMs: number): Promise<boolean> {
   return Promise.race([query, deadline]).finally(() => clearTimeout(timer));
 }
 
-export async function checkDependencies({ redis, db }: ReadinessDeps): Promise<Checks> {
+export async function checkDependencies({ redis, db, redisTrusted }: ReadinessDeps): Promise<Checks> {
   const [redisOk, postgresOk] = await Promise.all([redisAnswers(redis, READINESS_DEADLINE_MS), postgresAnswers(db, READINESS_DEADLINE_MS)]);
-  return { redis: state(redisOk), postgres: state(postgresOk) };
+  return { redis: redisOk && !redisTrusted() ? 'catching_up' : state(redisOk), postgres: state(postgresOk) };
 }
 
 /** What /readyz answers for these checks (shutting down is decided before any check). */
 export function readinessAnswer(checks: Checks): ReadinessAnswer {
   if (checks.redis === 'ok' && checks.postgres === 'ok') return { httpStatus: 200, body: { status: 'ok', checks } };
   if (checks.postgres === 'ok') {
-    return { httpStatus: 200, body: { status: 'degraded', checks, message: 'Redis is not answering: signed-in requests are served from PostgreSQL.' } };
+    const message =
+      checks.redis === 'catching_up'
+        ? 'Redis is applying the revocations it may have missed: signed-in requests are served from PostgreSQL until it has.'
+        : 'Redis is not answering: signed-in requests are served from PostgreSQL.';
+    return { httpStatus: 200, body: { status: 'degraded', checks, message } };
   }
   if (checks.redis === 'ok') {
     return {
@@ -72,5 +81,9 @@ export function readinessAnswer(checks: Checks): ReadinessAnswer {
       body: { status: 'degraded', checks, message: 'PostgreSQL is not answering: signed-in requests are served from Redis; registering, signing in or out and revoking sessions answer 503 until it does.' },
     };
   }
-  return { httpStatus: 503, body: { error: { code: 'service_unavailable', message: 'Neither Redis nor PostgreSQL is answering.' }, checks } };
+  const message =
+    checks.redis === 'catching_up'
+      ? 'PostgreSQL is not answering, and Redis cannot be believed until the revocations it may have missed are read from PostgreSQL and applied.'
+      : 'Neither Redis nor PostgreSQL is answering.';
+  return { httpStatus: 503, body: { error: { code: 'service_unavailable', message }, checks } };
 }

@@ -1,68 +1,104 @@
-// The failed-login budgets in Redis: one Lua script call per budget key, so the check and the
-// count are one atomic step and a concurrent burst cannot outrun them.
+// The failed-login budgets in Redis: one Lua script call per budget, so the check and the count
+// are one atomic step and a concurrent burst cannot outrun them. Every key a script touches is
+// passed in KEYS, and the keys of one budget share a hash tag, so each script runs in one slot
+// of a Redis Cluster.
 //
-// Account budget (per normalized email, hashed), three keys sharing one hash tag:
-//   lg:{<email hash>}:n       hash: p = attempts in flight, f = failures in the window
-//   lg:{<email hash>}:lock    present while the account is locked (TTL = the lock)
-//   lg:{<email hash>}:strikes how many locks in the last day (progressive back-off)
-// An attempt is admitted only while p + f is below the limit, and p counts it before its
-// password is checked; settling it moves the point from p to f (failure) or gives it back and
-// forgets the failures (success).
+// Account budget (per normalized email, hashed):
+//   lg:{<email hash>}:f        failures in the window: a counter that expires one window after
+//                              its first failure (a fixed window)
+//   lg:{<email hash>}:p        attempts in flight: a sorted set, member = attempt id, score = its
+//                              deadline (ms, Redis time)
+//   lg:{<email hash>}:lock     present while the account is locked (TTL = the lock)
+//   lg:{<email hash>}:strikes  how many locks in the last day (progressive back-off)
+// IP budget (per IP or IPv6 /56), only while CHALLENGE_AFTER_IP_FAILURES is set:
+//   lg:ip:{<ip>}               failures in the window, as above
+//   lg:ip:{<ip>}:p             attempts in flight, as above
 //
-// IP budget: lg:ip:<ip or /56> counts failures plus attempts in flight; past the threshold an
-// attempt must carry a solved proof of work. A success gives its point back.
+// An attempt is admitted while its in-flight reservations plus failures are below the limit.
+// Each reservation has its own deadline instead of sharing the window's TTL: one that is never
+// settled here (Redis was away at the time) stops counting at its deadline, and the window
+// ending cannot forget attempts still in flight. The set itself expires at its latest deadline.
 
-/** KEYS: counts, lock. ARGV: max, challengeAfter (0 = never), hasProof (1/0), windowMs. */
-export const RESERVE_ACCOUNT = `
-local lockMs = redis.call('PTTL', KEYS[2])
+/** Redis's own clock in ms: every instance's reservations are judged by one clock. */
+const NOW = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+`;
+
+/**
+ * used(): drops the expired reservations, then counts those left plus the failures.
+ * reserve(): adds one reservation and keeps the set until its latest deadline.
+ */
+const HELPERS = `
+local function used(failures, inFlight)
+  redis.call('ZREMRANGEBYSCORE', inFlight, '-inf', now)
+  return redis.call('ZCARD', inFlight) + tonumber(redis.call('GET', failures) or '0')
+end
+local function reserve(inFlight, id, reservationMs)
+  redis.call('ZADD', inFlight, now + reservationMs, id)
+  local latest = redis.call('ZRANGE', inFlight, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', inFlight, latest[2])
+end
+`;
+
+/**
+ * KEYS: failures, inFlight, lock, strikes. ARGV: max, challengeAfter (0 = never), hasProof (1/0),
+ * attempt id, reservationMs. Returns {'locked', ms}, {'exhausted', strikes}, {'challenge', 0} or
+ * {'admitted', 0}.
+ */
+export const RESERVE_ACCOUNT = `${NOW}${HELPERS}
+local lockMs = redis.call('PTTL', KEYS[3])
 if lockMs > 0 then return {'locked', lockMs} end
-local inFlight = tonumber(redis.call('HGET', KEYS[1], 'p') or '0')
-local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
-local used = inFlight + failures
-if used >= tonumber(ARGV[1]) then return {'exhausted', 0} end
+local count = used(KEYS[1], KEYS[2])
+if count >= tonumber(ARGV[1]) then return {'exhausted', tonumber(redis.call('GET', KEYS[4]) or '0')} end
 local challengeAfter = tonumber(ARGV[2])
-if challengeAfter > 0 and used >= challengeAfter and ARGV[3] ~= '1' then return {'challenge', 0} end
-local fresh = redis.call('EXISTS', KEYS[1]) == 0
-redis.call('HINCRBY', KEYS[1], 'p', 1)
-if fresh then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+if challengeAfter > 0 and count >= challengeAfter and ARGV[3] ~= '1' then return {'challenge', 0} end
+reserve(KEYS[2], ARGV[4], tonumber(ARGV[5]))
 return {'admitted', 0}
 `;
 
 /**
- * KEYS: counts, lock, strikes. ARGV: outcome (success | failure | release), max, windowMs,
- * lockBaseMs, lockMaxMs, strikesTtlMs. Returns the lock this failure started, in ms, or 0.
+ * KEYS: failures, inFlight, lock, strikes. ARGV: outcome (success | failure | release), attempt
+ * id, max, windowMs, lockBaseMs, lockMaxMs, strikesTtlMs. Returns the lock this failure started,
+ * in ms, or 0. The reservation may be gone already (past its deadline): a failure still counts.
  */
 export const SETTLE_ACCOUNT = `
-local exists = redis.call('EXISTS', KEYS[1]) == 1
-if exists and redis.call('HINCRBY', KEYS[1], 'p', -1) < 0 then redis.call('HSET', KEYS[1], 'p', 0) end
+redis.call('ZREM', KEYS[2], ARGV[2])
 if ARGV[1] == 'release' then return 0 end
 if ARGV[1] == 'success' then
-  if exists then redis.call('HSET', KEYS[1], 'f', 0) end
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
   return 0
 end
-local failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
-if not exists then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-if failures < tonumber(ARGV[2]) then return 0 end
-local strikes = redis.call('INCR', KEYS[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[6])
-local lockMs = math.floor(math.min(tonumber(ARGV[4]) * 2 ^ (strikes - 1), tonumber(ARGV[5])))
-redis.call('SET', KEYS[2], '1', 'PX', lockMs)
-redis.call('HSET', KEYS[1], 'f', 0)
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+if failures < tonumber(ARGV[3]) then return 0 end
+local strikes = redis.call('INCR', KEYS[4])
+redis.call('PEXPIRE', KEYS[4], ARGV[7])
+local lockMs = math.floor(math.min(tonumber(ARGV[5]) * 2 ^ (strikes - 1), tonumber(ARGV[6])))
+redis.call('SET', KEYS[3], '1', 'PX', lockMs)
+redis.call('DEL', KEYS[1])
 return lockMs
 `;
 
-/** KEYS: counter. ARGV: threshold (0 = never), hasProof (1/0), windowMs. 1 = admitted, 0 = challenge. */
-export const RESERVE_IP = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+/**
+ * KEYS: failures, inFlight. ARGV: threshold (0 = never), hasProof (1/0), attempt id,
+ * reservationMs. 1 = admitted, 0 = a proof of work is due.
+ */
+export const RESERVE_IP = `${NOW}${HELPERS}
 local threshold = tonumber(ARGV[1])
-if threshold > 0 and used >= threshold and ARGV[2] ~= '1' then return 0 end
-if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if threshold > 0 and used(KEYS[1], KEYS[2]) >= threshold and ARGV[2] ~= '1' then return 0 end
+reserve(KEYS[2], ARGV[3], tonumber(ARGV[4]))
 return 1
 `;
 
-/** KEYS: counter. Gives an attempt's point back (a success, or an attempt refused before its check). */
-export const RETURN_IP = `
-if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('DECR', KEYS[1]) < 0 then redis.call('SET', KEYS[1], '0', 'KEEPTTL') end
+/** KEYS: failures, inFlight. ARGV: outcome, attempt id, windowMs. A failure keeps its point. */
+export const SETTLE_IP = `
+redis.call('ZREM', KEYS[2], ARGV[2])
+if ARGV[1] == 'failure' and redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
+`;
+
+/** KEYS: failures, inFlight. Unexpired reservations plus failures (read only). */
+export const BUDGET_USE = `${NOW}
+return redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') + tonumber(redis.call('GET', KEYS[1]) or '0')
 `;

@@ -1,7 +1,8 @@
 // Background upkeep, on every instance (each step is idempotent): write queued `lastSeenAt`
 // times and buffered counters, apply revocations still in the outbox, and delete rows of
 // sessions that expired (Redis expires its own entries by TTL; their index entries and counters
-// go through the outbox like any revocation).
+// go through the outbox like any revocation), and forget kept revocations whose sessions would
+// have expired anyway.
 import type { Activity } from '../analytics/activity.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
@@ -9,15 +10,13 @@ import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { RevocationOutbox } from './revocation-outbox.ts';
 import type { RevocationRecords } from './revocation-records.ts';
 import type { SessionCache } from './session-cache.ts';
+import { ROW_EXPIRY_LAG_MS } from './session-data.ts';
 import type { SessionRevoker } from './session-revoker.ts';
 
 const FLUSH_INTERVAL_MS = 5_000;
 export const SWEEP_INTERVAL_MS = 60_000;
-/**
- * A row's `expiresAt` trails Redis by up to a touch interval plus a flush (write-behind), so a
- * row is only swept once it has been past expiry for longer than that.
- */
-const SWEEP_GRACE_MS = 65_000;
+/** A row is only swept once it has been past expiry for longer than it may trail Redis. */
+const SWEEP_GRACE_MS = ROW_EXPIRY_LAG_MS;
 
 export interface MaintenanceDeps {
   lastSeen: LastSeenQueue;
@@ -61,6 +60,7 @@ export class SessionMaintenance {
       const { removed, pending } = await revocations.revokeExpired(new Date(nowMs - graceMs));
       await revoker.apply(pending);
       await redis.run('expiry counters', () => cache.trimExpired(nowMs), () => 0);
+      await revocations.purgeKept();
       activity.sessionsExpired(removed.map((row) => ({ userId: row.userId, handle: row.handle })));
       return removed.length;
     } catch (err) {

@@ -35,6 +35,10 @@ export interface SessionHooks {
   beforeRestoreWrite?: () => Promise<void>;
   /** Redis is connected again and the outbox is about to be applied (revocation-outbox.ts). */
   beforeOutboxCatchUp?: () => Promise<void>;
+  /** "Every session ends" has committed in PostgreSQL and is about to reach Redis (session-revoker.ts). */
+  afterCredentialChange?: () => Promise<void>;
+  /** A catch-up has read a batch of pending revocations and is about to apply it. */
+  afterOutboxBatchRead?: () => Promise<void>;
 }
 
 export interface MirroredStoreDeps {

@@ -1,8 +1,12 @@
 // Revocations in PostgreSQL. Every delete of a session row writes its `RevocationOutbox` entry in
 // the same statement, so a revocation PostgreSQL has is never lost on its way to Redis: the entry
-// stays until Redis has the tombstone (session-revoker.ts), whichever instance gets there.
+// is pending until Redis has the tombstone (session-revoker.ts), whichever instance gets there.
+// Applied entries are kept until the session would have expired anyway: a Redis server that
+// comes back from an older snapshot, or a replica promoted before it had them, gets them all
+// again (revocation-outbox.ts).
 import { Prisma, type Db } from '../db.ts';
-import type { Role } from './session-data.ts';
+import { retryOnDeadlock } from '../db-retry.ts';
+import { ROW_EXPIRY_LAG_MS, type Role } from './session-data.ts';
 import type { RemovedRow } from './session-records.ts';
 
 /** A revocation PostgreSQL has and Redis may not have yet. */
@@ -44,13 +48,16 @@ interface OutboxRow {
  * entries and counters must go too.
  */
 function deleteWithOutbox(keyPrefix: string, where: Prisma.Sql, alsoFor: { hashes: string[]; userId: string } | null): Prisma.Sql {
-  const extra = alsoFor ? Prisma.sql`UNION SELECT h, ${alsoFor.userId}::uuid FROM unnest(${alsoFor.hashes}::text[]) AS h` : Prisma.empty;
+  // A hash without a row was revoked before (its own entry is kept): this one need not be.
+  const extra = alsoFor
+    ? Prisma.sql`UNION ALL SELECT h, ${alsoFor.userId}::uuid, NULL FROM unnest(${alsoFor.hashes}::text[]) AS h WHERE h NOT IN (SELECT "idHash" FROM removed)`
+    : Prisma.empty;
   return Prisma.sql`
-    WITH removed AS (DELETE FROM "Session" WHERE ${where} RETURNING "idHash", "userId", handle),
-    targets AS (SELECT "idHash", "userId" FROM removed ${extra}),
+    WITH removed AS (DELETE FROM "Session" WHERE ${where} RETURNING "idHash", "userId", handle, "expiresAt"),
+    targets AS (SELECT "idHash", "userId", "expiresAt" FROM removed ${extra}),
     queued AS (
-      INSERT INTO "RevocationOutbox" ("keyPrefix", "idHash", "userId")
-      SELECT ${keyPrefix}, "idHash", "userId" FROM targets
+      INSERT INTO "RevocationOutbox" ("keyPrefix", "idHash", "userId", "keepUntil")
+      SELECT ${keyPrefix}, "idHash", "userId", COALESCE("expiresAt" + make_interval(secs => ${ROW_EXPIRY_LAG_MS / 1000}), now()) FROM targets
       RETURNING id, "idHash", "userId")
     SELECT q.id::text AS id, q."idHash", q."userId"::text AS "userId", r.handle
     FROM queued q LEFT JOIN removed r ON r."idHash" = q."idHash" AND r."userId" = q."userId"`;
@@ -76,7 +83,7 @@ export class RevocationRecords {
   async revoke(hashes: string[], knownUserId?: string): Promise<Revoked> {
     if (hashes.length === 0) return { removed: [], pending: [] };
     const where = Prisma.sql`"idHash" = ANY(${hashes}::text[])`;
-    return split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, knownUserId ? { hashes, userId: knownUserId } : null)));
+    return retryOnDeadlock(async () => split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, knownUserId ? { hashes, userId: knownUserId } : null))));
   }
 
   /**
@@ -86,7 +93,7 @@ export class RevocationRecords {
    * Returns the new version (null for an unknown user) for a session that continues.
    */
   async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<Revoked & { credentialVersion: number | null }> {
-    return this.db.$transaction(async (tx) => {
+    return retryOnDeadlock(() => this.db.$transaction(async (tx) => {
       const bumped = await tx.$queryRaw<Array<{ credentialVersion: number }>>`
         UPDATE "User" SET "credentialVersion" = "credentialVersion" + 1, "updatedAt" = now()
           ${change.passwordHash === undefined ? Prisma.empty : Prisma.sql`, "passwordHash" = ${change.passwordHash}`}
@@ -98,24 +105,39 @@ export class RevocationRecords {
       const where = Prisma.sql`"userId" = ${userId}::uuid AND "idHash" <> ${exceptHash ?? ''}`;
       const revoked = split(await tx.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, null)));
       return { ...revoked, credentialVersion: bumped[0]?.credentialVersion ?? null };
-    });
+    }));
   }
 
   /** Deletes rows past their expiry, queueing their Redis index entries and counters to go too. */
   async revokeExpired(cutoff: Date): Promise<Revoked> {
-    return split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, Prisma.sql`"expiresAt" <= ${cutoff}`, null)));
+    return retryOnDeadlock(async () => split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, Prisma.sql`"expiresAt" <= ${cutoff}`, null))));
   }
 
   /** The oldest entries not yet applied to Redis. */
   async pending(limit: number): Promise<PendingRevocation[]> {
     return this.db.$queryRaw<PendingRevocation[]>`
       SELECT id::text AS id, "idHash" AS hash, "userId"::text AS "userId" FROM "RevocationOutbox"
-      WHERE "keyPrefix" = ${this.keyPrefix} ORDER BY id LIMIT ${limit}`;
+      WHERE "keyPrefix" = ${this.keyPrefix} AND "appliedAt" IS NULL ORDER BY id LIMIT ${limit}`;
   }
 
-  /** Redis has these: their entries can go. */
+  /** Redis has these: they are kept (applied) while a stale copy could matter, else deleted. */
   async applied(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.$executeRaw`DELETE FROM "RevocationOutbox" WHERE id = ANY(${ids}::bigint[])`;
+    await this.db.$executeRaw`
+      WITH done AS (DELETE FROM "RevocationOutbox" WHERE id = ANY(${ids}::bigint[]) AND "keepUntil" <= now())
+      UPDATE "RevocationOutbox" SET "appliedAt" = now() WHERE id = ANY(${ids}::bigint[]) AND "keepUntil" > now()`;
+  }
+
+  /** Every kept entry is pending again: the Redis server may have lost them. Returns how many. */
+  async replayAll(): Promise<number> {
+    return this.db.$executeRaw`
+      UPDATE "RevocationOutbox" SET "appliedAt" = NULL
+      WHERE "keyPrefix" = ${this.keyPrefix} AND "appliedAt" IS NOT NULL AND "keepUntil" > now()`;
+  }
+
+  /** Applied entries whose sessions would have expired anyway. Returns how many went. */
+  async purgeKept(): Promise<number> {
+    return this.db.$executeRaw`
+      DELETE FROM "RevocationOutbox" WHERE "keyPrefix" = ${this.keyPrefix} AND "appliedAt" IS NOT NULL AND "keepUntil" <= now()`;
   }
 }

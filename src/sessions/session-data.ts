@@ -63,6 +63,12 @@ const MAX_TOUCH_INTERVAL_MS = 60_000;
 const MIN_TOUCH_INTERVAL_MS = 1_000;
 
 /**
+ * How far a row's `expiresAt` may trail its Redis entry's: `lastSeenAt` reaches the row through
+ * the write-behind queue, up to a touch interval (≤ 60 s) plus a flush (5 s) late.
+ */
+export const ROW_EXPIRY_LAG_MS = 65_000;
+
+/**
  * Writing `lastSeenAt` on every request would cost a Redis write per request and a database
  * write per request; once a minute is precise enough for a day-long idle timeout. Short idle
  * timeouts (tests, strict deployments) get a tenth of the timeout so expiry stays accurate.

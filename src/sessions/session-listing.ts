@@ -26,15 +26,19 @@ export interface SessionEntry {
 
 export interface ListingDeps {
   redis: RedisFallback;
+  /** While Redis is not trusted (revocation-outbox.ts) its index may still list revoked sessions. */
+  outbox: { readonly redisTrusted: boolean };
   cache: SessionCache;
   records: SessionRecords;
 }
 
 const FROM_ROWS = Symbol('from rows');
 
-/** From the per-user index in Redis; from the rows while Redis is unreachable. */
-export async function listUserSessions({ redis, cache, records }: ListingDeps, userId: string, nowMs: number): Promise<SessionEntry[]> {
-  const stored = await redis.run<Array<{ hash: string; raw: string }> | typeof FROM_ROWS>('session listing', () => cache.listForUser(userId, nowMs), () => FROM_ROWS);
+/** From the per-user index in Redis; from the rows while Redis is unreachable or not trusted. */
+export async function listUserSessions({ redis, outbox, cache, records }: ListingDeps, userId: string, nowMs: number): Promise<SessionEntry[]> {
+  const stored = outbox.redisTrusted
+    ? await redis.run<Array<{ hash: string; raw: string }> | typeof FROM_ROWS>('session listing', () => cache.listForUser(userId, nowMs), () => FROM_ROWS)
+    : FROM_ROWS;
   if (stored === FROM_ROWS) return (await records.findLiveForUser(userId, new Date(nowMs))).map((row) => ({ hash: row.idHash, data: row.data }));
   const entries: SessionEntry[] = [];
   for (const { hash, raw } of stored) {

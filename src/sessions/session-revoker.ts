@@ -5,13 +5,17 @@
 //   2. Redis: one script call per user writes each tombstone, deletes the entry, unindexes and
 //      uncounts it (session-cache.ts); the put script checks the tombstone, so nothing in flight
 //      can write the session back;
-//   3. the outbox entries are deleted. If Redis could not be reached in step 2 they stay, and
-//      every instance applies them within seconds (revocation-outbox.ts).
+//   3. the outbox entries are marked applied (kept while a stale Redis copy could matter). If
+//      Redis could not be reached, or refused the write, in step 2 they stay pending, this
+//      instance stops believing Redis until they are applied, and every instance applies them
+//      within seconds (revocation-outbox.ts).
 import type { Activity } from '../analytics/activity.ts';
 import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
+import type { SessionHooks } from './mirrored-store.ts';
+import type { RedisTrust } from './redis-trust.ts';
 import type { CredentialChange, PendingRevocation, RevocationRecords } from './revocation-records.ts';
 import type { IndexedEntry, SessionCache } from './session-cache.ts';
 import type { RemovedRow } from './session-records.ts';
@@ -24,8 +28,10 @@ export class SessionRevoker {
     private readonly revocations: RevocationRecords,
     private readonly redis: RedisFallback,
     private readonly lastSeen: LastSeenQueue,
+    private readonly trust: RedisTrust,
     private readonly activity: Activity,
     private readonly logger: Logger,
+    private readonly hooks: SessionHooks = {},
   ) {}
 
   /**
@@ -42,13 +48,16 @@ export class SessionRevoker {
   /**
    * Revokes every session of a user (but `exceptHash`) and moves their credential version on
    * (with `change` in the same transaction), so no sign-in that checked the old credential can
-   * store a session afterwards. The Redis index is swept too, for entries whose row was lost.
+   * store a session afterwards. The Redis index is swept too, for entries whose row was lost:
+   * read before the transaction, so a session signed in after it (with the new credential)
+   * cannot be mistaken for one.
    */
   async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<{ removed: RemovedRow[]; credentialVersion: number | null }> {
+    const indexed = await this.redis.run('revoke', () => this.cache.indexedHashes(userId), () => []);
     const { removed, pending, credentialVersion } = await this.revocations.revokeAllForUser(userId, exceptHash, change);
     if (credentialVersion === null && change.ifUnchanged) return { removed, credentialVersion }; // lost the race: nothing changed
+    await this.hooks.afterCredentialChange?.();
     const queued = new Set(pending.map((entry) => entry.hash));
-    const indexed = await this.redis.run('revoke', () => this.cache.indexedHashes(userId), () => []);
     const strays = indexed.filter((hash) => hash !== exceptHash && !queued.has(hash)).map((hash) => ({ hash, userId }));
     await this.apply(pending, strays);
     this.ended(removed, [...queued, ...strays.map((entry) => entry.hash)], 'revoked');
@@ -56,8 +65,9 @@ export class SessionRevoker {
   }
 
   /**
-   * Puts revocations into Redis and clears their outbox entries; false when Redis could not be
-   * reached (the entries stay for whichever instance applies them first). Idempotent.
+   * Puts revocations into Redis and marks their outbox entries applied; false when Redis could
+   * not be reached or refused (the entries stay pending for whichever instance applies them
+   * first, and this one reads sessions from PostgreSQL until then). Idempotent.
    */
   async apply(pending: PendingRevocation[], strays: IndexedEntry[] = []): Promise<boolean> {
     if (pending.length === 0 && strays.length === 0) return true;
@@ -71,6 +81,7 @@ export class SessionRevoker {
       () => false,
     );
     if (!applied) {
+      this.trust.withdraw('a revocation could not be written to Redis');
       this.logger.warn({ pending: pending.length }, 'revocation not yet in Redis: kept in the outbox, applied when Redis answers');
       return false;
     }

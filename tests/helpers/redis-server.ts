@@ -8,6 +8,8 @@ export interface TestRedisServer {
   port: number;
   pid: number;
   stop: () => Promise<void>;
+  /** kill -9: no shutdown save, as a crash. */
+  kill: () => Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -41,6 +43,11 @@ export async function startRedisServer(port: number, extraArgs: string[] = []): 
     if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
     await exited;
   };
+  const kill = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
+    await exited;
+  };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await answersPing(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -49,5 +56,5 @@ export async function startRedisServer(port: number, extraArgs: string[] = []): 
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return { port, pid: child.pid!, stop };
+  return { port, pid: child.pid!, stop, kill };
 }

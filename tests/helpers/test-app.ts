@@ -127,3 +127,8 @@ export async function runKeys(app: TestApp): Promise<string[]> {
   for await (const batch of app.redis.scanIterator({ MATCH: `${app.prefix}*`, COUNT: 1000 })) keys.push(...batch);
   return keys;
 }
+
+/** Keys the app wrote beyond its own bookkeeping (the Redis server that has the kept revocations). */
+export async function writtenKeys(app: TestApp): Promise<string[]> {
+  return (await runKeys(app)).filter((key) => key !== `${app.prefix}revocations:server`);
+}
