@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
-import { hashSessionId } from '../src/sessions/session-data.ts';
+import { locateSessionId, SessionKeys } from '../src/sessions/session-keys.ts';
 import { sessionCookieSettings } from '../src/sessions/session-middleware.ts';
 import { createSessionSerializer } from '../src/sessions/session-serializer.ts';
 import { Cleanup } from './cleanup.ts';
@@ -71,7 +71,9 @@ async function storedSession(redisUrl: string, cookie: string): Promise<SessionD
   const client = createClient({ url: redisUrl });
   await client.connect();
   try {
-    const raw = await client.get(`${PREFIX}product:sess:${hashSessionId(rawId)}`);
+    const session = locateSessionId(rawId);
+    if (!session) throw new Error('the product issued a session id it cannot locate');
+    const raw = await client.get(new SessionKeys(`${PREFIX}product:`).session(session));
     if (!raw) throw new Error('the product stored no session for the bench user');
     // As express-session holds it (full cookie), so plain connect-redis stores the same data.
     return createSessionSerializer(sessionCookieSettings(false, PRODUCT_SESSION_TTL_SECONDS)).parse(raw);

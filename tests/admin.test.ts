@@ -148,7 +148,7 @@ describe('revocation', () => {
 
     expect((await admin.agent.delete(`/admin/sessions/${handle}`)).status).toBe(204);
     expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);
-    expect(await t.redis.zScore(`${t.prefix}user:${victim.user.id}:sessions`, hash)).toBeNull();
+    expect(await t.redis.zScore(t.sessions.cache.userIndexKey(victim.user.id), hash)).toBeNull();
     expect(await t.sessions.cache.activeCounts(Date.now())).toEqual({ activeSessions: 1, activeUsers: 1 });
     expect(await t.db.session.findUnique({ where: { handle } })).toBeNull();
     expect(await t.db.sessionEvent.count({ where: { userId: victim.user.id, type: 'revoked', sessionHandle: handle } })).toBe(1);
@@ -166,7 +166,7 @@ describe('revocation', () => {
     expect(res.body).toEqual({ revoked: 2 });
     for (const agent of [victim.agent, other.agent]) expect((await agent.get('/api/auth/me')).status).toBe(401);
     expect(await t.db.session.count({ where: { userId: victim.user.id } })).toBe(0);
-    expect(await t.redis.exists(`${t.prefix}user:${victim.user.id}:sessions`)).toBe(0);
+    expect(await t.redis.exists(t.sessions.cache.userIndexKey(victim.user.id))).toBe(0);
     expect((await admin.agent.get('/api/auth/me')).status).toBe(200);
     expect((await admin.agent.post('/admin/users/00000000-0000-4000-8000-000000000000/revoke-sessions')).status).toBe(404);
     expect((await admin.agent.post('/admin/users/not-a-uuid/revoke-sessions')).status).toBe(404);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
-import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, sessionCookie, sessionKeyOf, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t.close());
 
-const sessionKey = (cookie: string) => `${t.prefix}sess:${hashSessionId(rawSessionId(cookie))}`;
+const sessionKey = (cookie: string) => sessionKeyOf(t, cookie);
 const sessionRow = (cookie: string) => t.db.session.findUnique({ where: { idHash: hashSessionId(rawSessionId(cookie)) } });
 const events = (userId: string) => t.db.sessionEvent.findMany({ where: { userId }, orderBy: { id: 'asc' } });
 
@@ -135,7 +135,7 @@ describe('POST /api/auth/logout', () => {
     expect(res.headers['set-cookie']![0]).toMatch(/^sid=;.*Expires=Thu, 01 Jan 1970/);
     expect(await t.redis.exists(sessionKey(cookie))).toBe(0);
     expect(await sessionRow(cookie)).toBeNull();
-    expect(await t.redis.zCard(`${t.prefix}user:${user.id}:sessions`)).toBe(0);
+    expect(await t.redis.zCard(t.sessions.cache.userIndexKey(user.id))).toBe(0);
     expect((await request(t.app).get('/api/auth/me').set('Cookie', cookie)).status).toBe(401);
     expect((await events(user.id)).at(-1)?.type).toBe('logout');
   });

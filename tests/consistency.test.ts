@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConsistency } from '../src/sessions/consistency.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
-import { buildTestApp, loginAgent, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
+import { locateCookie, buildTestApp, loginAgent, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -31,7 +31,7 @@ describe('consistency check', () => {
     const hashA = hashSessionId(rawSessionId(a.cookie));
     const hashB = hashSessionId(rawSessionId(b.cookie));
     users.push(a.user.id, b.user.id);
-    await t.redis.unlink(t.sessions.cache.sessionKey(hashA));
+    await t.redis.unlink(t.sessions.cache.sessionKey(locateCookie(a.cookie)));
     await t.db.session.delete({ where: { idHash: hashB } });
     const { problems } = await check();
     expect(problems).toEqual(

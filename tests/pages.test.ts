@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { loginUrl, safeNextPath } from '../src/web/safe-next.ts';
 import { alertText, csrfTokenOf, getPage, signInWithForm, submitForm, type Agent } from './helpers/pages.ts';
-import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, writtenKeys, sessionCookie, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, sessionCookie, sessionKeyOf, uniqueEmail, writtenKeys, type TestApp } from './helpers/test-app.ts';
 
 const apps: TestApp[] = [];
 let t: TestApp;
@@ -123,7 +123,7 @@ describe('POST /login', () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account');
     const signedInCookie = sessionCookie(res);
-    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(signedInCookie))}`)).toBe(1);
+    expect(await t.redis.exists(sessionKeyOf(t, signedInCookie))).toBe(1);
     expect(await liveSessions(user.id)).toBe(2);
 
     const account = await getPage(agent, '/account');

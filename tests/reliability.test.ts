@@ -7,7 +7,7 @@ import { readSummary } from '../src/admin/analytics.ts';
 import { AppError } from '../src/http/errors.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { listUserSessions, type SessionEntry } from '../src/sessions/session-listing.ts';
-import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, locateCookie, loginAgent, PASSWORD, rawSessionId, registerUser, sessionKeyOf, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 import { freePort } from '../scripts/lib/server-process.ts';
 import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
 
@@ -71,8 +71,8 @@ describe('Redis cut mid-flight', () => {
     expect((await alice.agent.post('/api/sessions/revoke-others')).body).toEqual({ revoked: 1 });
     expect((await aliceLaptop.agent.get('/api/auth/me')).status).toBe(401);
     expect((await bob.agent.post('/api/auth/logout')).status).toBe(204);
-    const laptopKey = `${t.prefix}sess:${hashSessionId(rawSessionId(aliceLaptop.cookie))}`;
-    const bobKey = `${t.prefix}sess:${hashSessionId(rawSessionId(bob.cookie))}`;
+    const laptopKey = sessionKeyOf(t, aliceLaptop.cookie);
+    const bobKey = sessionKeyOf(t, bob.cookie);
     const outboxed = (await t.db.revocationOutbox.findMany({ where: { userId: { in: [alice.user.id, bob.user.id] }, appliedAt: null } })).map((e) => e.idHash);
     expect(outboxed.sort()).toEqual([hashSessionId(rawSessionId(aliceLaptop.cookie)), hashSessionId(rawSessionId(bob.cookie))].sort());
 
@@ -89,7 +89,7 @@ describe('Redis cut mid-flight', () => {
     expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
     // Carol's session, created while Redis was away, is put into Redis on its next request.
     expect((await carol.agent.get('/api/auth/me')).status).toBe(200);
-    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(carol.cookie))}`)).toBe(1);
+    expect(await t.redis.exists(sessionKeyOf(t, carol.cookie))).toBe(1);
     measured.redisBackToFastPath = Date.now() - restoredAt;
     expect((await request(t.app).get('/readyz')).body.status).toBe('ok');
   });
@@ -120,7 +120,7 @@ describe('Redis stops answering (connection open, no replies)', () => {
     measured.redisStallReconnect = Date.now() - unstalledAt;
     // The revocation made during the stall was applied from the outbox before Redis was trusted.
     await t.sessions.outbox.whenTrusted();
-    expect(await t.redis.exists(`${t.prefix}sess:${hashSessionId(rawSessionId(laptop.cookie))}`)).toBe(0);
+    expect(await t.redis.exists(sessionKeyOf(t, laptop.cookie))).toBe(0);
     expect((await laptop.agent.get('/api/auth/me')).status).toBe(401);
     expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
     expect((await request(t.app).get('/readyz')).body.status).toBe('ok');
@@ -243,7 +243,7 @@ describe('Redis restart without persistence', () => {
     const restartedAt = Date.now();
     await waitFor(() => t.redis.isReady, 20_000);
     // Everything was lost (the catch-up may already have written the kept revocations back).
-    const sessionKeys = [alice, aliceLaptop].map((agent) => t.sessions.cache.sessionKey(hashSessionId(rawSessionId(agent.cookie))));
+    const sessionKeys = [alice, aliceLaptop].map((agent) => t.sessions.cache.sessionKey(locateCookie(agent.cookie)));
     expect(await t.redis.exists(sessionKeys)).toBe(0);
 
     expect((await aliceLaptop.agent.get('/api/auth/me')).status).toBe(200);

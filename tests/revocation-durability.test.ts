@@ -12,7 +12,7 @@ import { freePort } from '../scripts/lib/server-process.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
 import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
-import { buildTestApp, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
+import { buildTestApp, locateCookie, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -47,7 +47,7 @@ async function proxyTo(port: number): Promise<TcpProxy> {
   return proxy;
 }
 
-const entryKey = (t: TestApp, cookie: string) => t.sessions.cache.sessionKey(hashSessionId(rawSessionId(cookie)));
+const entryKey = (t: TestApp, cookie: string) => t.sessions.cache.sessionKey(locateCookie(cookie));
 const me = (agent: { get: (path: string) => request.Test }) => agent.get('/api/auth/me');
 
 describe('revocation while Redis cannot be believed', () => {

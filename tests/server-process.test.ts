@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { createClient } from 'redis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../scripts/lib/server-process.ts';
-import { hashSessionId } from '../src/sessions/session-data.ts';
+import { SessionKeys } from '../src/sessions/session-keys.ts';
 import { startRedisServer } from './helpers/redis-server.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
-import { PASSWORD, rawSessionId, uniqueEmail } from './helpers/test-app.ts';
+import { locateCookie, PASSWORD, uniqueEmail } from './helpers/test-app.ts';
 
 interface Run {
   code: number | null;
@@ -166,7 +166,7 @@ describe('starting while Redis is unreachable (SPEC §3)', () => {
     const direct = createClient({ url: `redis://:hunter2@127.0.0.1:${port}` });
     await direct.connect();
     try {
-      const key = `${prefix}sess:${hashSessionId(rawSessionId(cookie))}`;
+      const key = new SessionKeys(prefix).session(locateCookie(cookie));
       await waitFor(async () => (await direct.exists(key)) === 1, 10_000);
     } finally {
       direct.destroy();

@@ -1,9 +1,10 @@
 // The mirrored store itself: what lands in Redis and PostgreSQL, restores, expiry, throttling.
+import { allBuckets } from '../src/sessions/session-keys.ts';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { decodeSession } from '../src/sessions/session-serializer.ts';
-import { buildTestApp, loginAgent, rawSessionId, registerUser, runKeys, type TestApp } from './helpers/test-app.ts';
+import { sessionKeyOf, buildTestApp, loginAgent, rawSessionId, registerUser, runKeys, type TestApp } from './helpers/test-app.ts';
 
 const MINUTE_MS = 60_000;
 let t: TestApp;
@@ -13,7 +14,7 @@ beforeAll(async () => {
 afterAll(async () => t.close());
 
 const hashOf = (cookie: string) => hashSessionId(rawSessionId(cookie));
-const sessionKey = (cookie: string) => `${t.prefix}sess:${hashOf(cookie)}`;
+const sessionKey = (cookie: string) => sessionKeyOf(t, cookie);
 
 /** Simulates Redis losing this app's data (restart without persistence, FLUSHALL, eviction). */
 async function loseRedisData() {
@@ -53,7 +54,7 @@ describe('storage', () => {
     const { cookie, user } = await registerUser(t);
     const row = await t.db.session.findUniqueOrThrow({ where: { idHash: hashOf(cookie) } });
     expect(row).toMatchObject({ userId: user.id, ip: '127.0.0.1', userAgent: 'vitest' });
-    const score = await t.redis.zScore(`${t.prefix}user:${user.id}:sessions`, hashOf(cookie));
+    const score = await t.redis.zScore(t.sessions.cache.userIndexKey(user.id), hashOf(cookie));
     expect(score).toBe(row.expiresAt.getTime());
     // Idle timeout (900 s) comes before the absolute lifetime (3600 s).
     expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(900_000);
@@ -133,7 +134,7 @@ describe('lastSeenAt', () => {
     expect(rowAfter.lastSeenAt.getTime()).toBe(after.auth!.lastSeenAt);
     expect(rowAfter.expiresAt.getTime()).toBe(after.auth!.lastSeenAt + 900_000);
     // The Redis TTL and index score moved with the idle expiry.
-    expect(await t.redis.zScore(`${t.prefix}user:${rowAfter.userId}:sessions`, hash)).toBe(rowAfter.expiresAt.getTime());
+    expect(await t.redis.zScore(t.sessions.cache.userIndexKey(rowAfter.userId), hash)).toBe(rowAfter.expiresAt.getTime());
   });
 });
 
@@ -199,7 +200,13 @@ describe('expiry counters (admin summary)', () => {
     const own = await buildTestApp({ SESSION_TTL: '3600', SESSION_IDLE_TIMEOUT: '900' });
     try {
       const counts = () => own.sessions.cache.activeCounts(own.clock.now());
-      const minutes = async () => Object.values(await own.redis.hGetAll(own.sessions.cache.sessionCountsKey)).reduce((sum, n) => sum + Number(n), 0);
+      // The per-minute fields of every bucket's counter (not its total `n` or trim mark `t`).
+      const minuteFields = async (counter: (bucket: number) => string) => {
+        const fields: Array<[string, string]> = [];
+        for (const bucket of allBuckets()) fields.push(...Object.entries(await own.redis.hGetAll(counter(bucket))).filter(([field]) => field !== 'n' && field !== 't'));
+        return fields;
+      };
+      const minutes = async () => (await minuteFields((b) => own.sessions.cache.keys.sessionCounts(b))).reduce((sum, [, n]) => sum + Number(n), 0);
       const a = await registerUser(own);
       const laptop = await loginAgent(own, a.email);
       const b = await registerUser(own);
@@ -222,8 +229,8 @@ describe('expiry counters (admin summary)', () => {
       own.clock.advance(16 * MINUTE_MS);
       expect(await counts()).toEqual({ activeSessions: 0, activeUsers: 0 });
       expect(await own.sessions.cache.trimExpired(own.clock.now())).toBe(1);
-      expect(await own.redis.hLen(own.sessions.cache.sessionCountsKey)).toBe(0);
-      expect(await own.redis.hLen(own.sessions.cache.userCountsKey)).toBe(0);
+      expect(await minuteFields((b) => own.sessions.cache.keys.sessionCounts(b))).toEqual([]);
+      expect(await minuteFields((b) => own.sessions.cache.keys.userCounts(b))).toEqual([]);
     } finally {
       await own.close();
     }

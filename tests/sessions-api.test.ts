@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
-import { buildTestApp, loginAgent, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, rawSessionId, registerUser, sessionKeyOf, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(async () => t.close());
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const sessionKey = (cookie: string) => `${t.prefix}sess:${hashSessionId(rawSessionId(cookie))}`;
+const sessionKey = (cookie: string) => sessionKeyOf(t, cookie);
 
 describe('GET /api/sessions', () => {
   it('lists the user\'s sessions with public handles, marks the current one and describes the device', async () => {
@@ -54,7 +54,7 @@ describe('DELETE /api/sessions/:id', () => {
     const res = await first.agent.delete(`/api/sessions/${other.id}`);
     expect(res.status).toBe(204);
     expect(await t.redis.exists(sessionKey(second.cookie))).toBe(0);
-    expect(await t.redis.zScore(`${t.prefix}user:${first.user.id}:sessions`, hashSessionId(rawSessionId(second.cookie)))).toBeNull();
+    expect(await t.redis.zScore(t.sessions.cache.userIndexKey(first.user.id), hashSessionId(rawSessionId(second.cookie)))).toBeNull();
     expect(await t.db.session.findUnique({ where: { handle: other.id } })).toBeNull();
     expect((await second.agent.get('/api/auth/me')).status).toBe(401);
     expect((await first.agent.get('/api/auth/me')).status).toBe(200);
@@ -99,7 +99,7 @@ describe('POST /api/sessions/revoke-others', () => {
     for (const other of others) expect((await other.agent.get('/api/auth/me')).status).toBe(401);
     expect((await first.agent.get('/api/auth/me')).status).toBe(200);
     expect(await t.db.session.count({ where: { userId: first.user.id } })).toBe(1);
-    expect(await t.redis.zCard(`${t.prefix}user:${first.user.id}:sessions`)).toBe(1);
+    expect(await t.redis.zCard(t.sessions.cache.userIndexKey(first.user.id))).toBe(1);
   });
 });
 

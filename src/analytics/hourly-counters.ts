@@ -49,12 +49,14 @@ export class HourlyCounters {
     this.client = redis.client;
   }
 
+  // One hash tag for every counter: a flush is one MULTI and a read one MGET, which Redis
+  // Cluster allows only within one slot. (They are written once per flush, every 5 s.)
   key(name: CounterName, ms: number): string {
-    return `${this.prefix}stats:${name}:h:${hourBucket(ms)}`;
+    return `${this.prefix}stats:{stats}:${name}:h:${hourBucket(ms)}`;
   }
 
   minuteKey(name: CounterName, ms: number): string {
-    return `${this.prefix}stats:${name}:m:${minuteBucket(ms)}`;
+    return `${this.prefix}stats:{stats}:${name}:m:${minuteBucket(ms)}`;
   }
 
   increment(name: CounterName, by = 1): void {

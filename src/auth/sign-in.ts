@@ -26,7 +26,7 @@ export async function startSession(req: Request, user: SessionUser, credentialVe
   const previous = req.session?.auth;
   // Signing in again over a signed-in session ends that one (it may be someone else's).
   if (previous) await revoker.revokeHashes([hashSessionId(req.sessionID)], previous.user.id);
-  renewSessionId(req);
+  renewSessionId(req, user.id);
   const nowMs = now();
   const auth: SessionAuth = {
     user,

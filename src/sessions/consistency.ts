@@ -5,6 +5,7 @@
 import type { Db } from '../db.ts';
 import type { RedisClient } from '../redis.ts';
 import { EXPIRY_COUNT_MS, type SessionCache } from './session-cache.ts';
+import { locateStored } from './session-keys.ts';
 
 const BATCH = 2_000;
 /** Sessions expiring this close to the snapshot may vanish mid-check; they are left out. */
@@ -41,9 +42,10 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
     if (rows.length === 0) break;
     after = rows.at(-1)!.idHash;
     liveRows += rows.length;
-    const values = await redis.mGet(rows.map((row) => cache.sessionKey(row.idHash)));
+    // One EXISTS per row (pipelined): rows of different buckets live in different cluster slots.
+    const present = await Promise.all(rows.map((row) => redis.exists(cache.sessionKey(locateStored(row.idHash, row.userId)))));
     rows.forEach((row, i) => {
-      if (values[i] === null) note(`row ${row.idHash} (user ${row.userId}) has no Redis entry`);
+      if (present[i] === 0) note(`row ${row.idHash} (user ${row.userId}) has no Redis entry`);
       const list = rowsByUser.get(row.userId) ?? [];
       list.push({ hash: row.idHash, expiresAt: row.expiresAt.getTime() });
       rowsByUser.set(row.userId, list);
@@ -62,7 +64,7 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
     const rowHashes = new Set(rows.map((r) => r.hash));
     const stray = live.filter((hash) => !rowHashes.has(hash));
     if (stray.length === 0) return;
-    const values = await redis.mGet(stray.map((hash) => cache.sessionKey(hash)));
+    const values = await redis.mGet(stray.map((hash) => cache.sessionKey(locateStored(hash, userId))));
     stray.forEach((hash, i) => note(`index of user ${userId} holds ${hash}, which has no live row${values[i] === null ? ' and no Redis entry' : ''}`));
   };
   if (options.userIds) {

@@ -23,6 +23,7 @@ import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { RevocationOutbox } from './revocation-outbox.ts';
 import type { PutMode, PutResult, SessionCache } from './session-cache.ts';
 import { CredentialChangedError, expiresAt, hashSessionId, isExpired, isTouchDue, newSessionCredential, type Lifetime, type SessionAuth } from './session-data.ts';
+import { bucketOfUser, locateSessionId, type SessionLocator } from './session-keys.ts';
 import type { SessionRecords, SessionRow } from './session-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
 import type { SessionSerializer } from './session-serializer.ts';
@@ -80,7 +81,8 @@ export class MirroredSessionStore extends RedisStore {
   constructor(deps: MirroredStoreDeps) {
     super({
       client: deps.redis.client,
-      prefix: deps.cache.sessionPrefix,
+      // Never used: every method that would build a key is overridden (keys: session-keys.ts).
+      prefix: '',
       serializer: deps.serializer,
       ttl: (sess: SessionData) => (sess.auth ? Math.ceil((expiresAt(sess.auth, deps.lifetime) - deps.now()) / 1000) : 0),
     });
@@ -88,11 +90,12 @@ export class MirroredSessionStore extends RedisStore {
   }
 
   override get(sid: string, cb?: Callback): Promise<any> {
-    return settle(this.readSession(hashSessionId(sid)), cb);
+    const session = locateSessionId(sid);
+    return settle(session ? this.readSession(session) : Promise.resolve(null), cb);
   }
 
   override set(sid: string, sess: SessionData, cb?: Callback): Promise<any> {
-    return settle(this.writeSession(hashSessionId(sid), sess), cb);
+    return settle(this.writeSession(sid, sess), cb);
   }
 
   override touch(sid: string, sess: SessionData, cb?: Callback): Promise<any> {
@@ -122,12 +125,13 @@ export class MirroredSessionStore extends RedisStore {
     return this.deps.redis.run<Maybe<T>>(what, step, () => UNAVAILABLE);
   }
 
-  private async readSession(hash: string): Promise<SessionData | null> {
+  private async readSession(session: SessionLocator): Promise<SessionData | null> {
+    const { hash } = session;
     if (!this.deps.outbox.redisTrusted) return this.readFromDatabase(hash);
-    const raw = await this.redis('session read', () => this.deps.cache.read(hash));
+    const raw = await this.redis('session read', () => this.deps.cache.read(session));
     if (raw === UNAVAILABLE) return this.readFromDatabase(hash);
     this.deps.activity.cacheLookup(raw !== null);
-    if (raw === null) return this.restoreSession(hash);
+    if (raw === null) return this.restoreSession(session);
     const sess = this.serializer.parse(raw) as SessionData;
     if (!sess.auth) return null; // an anonymous entry from an older build: nobody is signed in
     if (isExpired(sess.auth, this.deps.lifetime, this.deps.now())) {
@@ -150,14 +154,15 @@ export class MirroredSessionStore extends RedisStore {
    * The put script refuses a tombstoned session, so a revocation that lands between the row read
    * and the write wins, and then this request is not signed in either.
    */
-  private async restoreSession(hash: string): Promise<SessionData | null> {
+  private async restoreSession(session: SessionLocator): Promise<SessionData | null> {
     const { cache, records, now } = this.deps;
-    const gone = await this.redis('restore', () => cache.isGone(hash));
+    const { hash } = session;
+    const gone = await this.redis('restore', () => cache.isGone(session));
     if (gone === UNAVAILABLE) return this.readFromDatabase(hash);
     if (gone) return null;
     const row = await records.findLive(hash, new Date(now()));
     if (!row) {
-      await this.redis('restore', () => cache.markGone(hash));
+      await this.redis('restore', () => cache.markGone(session));
       return null;
     }
     const siblings = await records.findLiveForUser(row.userId, new Date(now()));
@@ -180,9 +185,12 @@ export class MirroredSessionStore extends RedisStore {
     return this.redis('restore', () => this.putAuthenticated(row.idHash, data, auth, 'restore'));
   }
 
-  private async writeSession(hash: string, sess: SessionData): Promise<void> {
+  private async writeSession(sid: string, sess: SessionData): Promise<void> {
     const auth = sess.auth;
     if (!auth) return; // nothing is stored for a visitor who is not signed in
+    // Ids are issued for their user (sign-in.ts): one that is not could never be read back.
+    if (locateSessionId(sid)?.bucket !== bucketOfUser(auth.user.id)) throw new Error("a session id that does not carry its user's bucket");
+    const hash = hashSessionId(sid);
     const expiry = expiresAt(auth, this.deps.lifetime);
     const credentialVersion = newSessionCredential(sess);
     if (credentialVersion !== undefined) {

@@ -7,14 +7,17 @@
 // talking to, so an instance reads sessions from PostgreSQL while it may be behind:
 //   - after its connection broke, or one of its revocation writes failed: every pending entry
 //     is applied first;
-//   - when the server is not the one that applied the kept entries (`<prefix>revocations:server`
-//     holds that server's run_id; a restart from an older snapshot or a promoted replica holds
-//     another, or none): every kept entry is pending again and applied first, so a session
-//     revoked after the snapshot was taken is not brought back by it.
+//   - when a server is not the one that applied the kept entries (each bucket's
+//     `revocations:server` key holds the run_id of the server that did; a restart from an older
+//     snapshot or a promoted replica holds another, or none): every kept entry is pending again
+//     and applied first, so a session revoked after the snapshot was taken is not brought back.
 import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionHooks } from './mirrored-store.ts';
 import type { RedisClient } from '../redis.ts';
+import { runScript } from '../redis-script.ts';
+import { allBuckets, type SessionKeys } from './session-keys.ts';
+import { SERVER_CHECK_SCRIPT } from './session-scripts.ts';
 import type { RedisTrust } from './redis-trust.ts';
 import type { RevocationRecords } from './revocation-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
@@ -29,16 +32,16 @@ export interface OutboxDeps {
   revocations: RevocationRecords;
   revoker: SessionRevoker;
   trust: RedisTrust;
-  /** The Redis key naming the server that has every kept revocation. */
-  serverKey: string;
+  keys: SessionKeys;
   logger: Logger;
   hooks?: SessionHooks | undefined;
 }
 
-function runIdOf(info: string): string {
-  const match = /^run_id:(\w+)/m.exec(info);
-  if (!match) throw new Error('INFO server has no run_id');
-  return match[1]!;
+interface BucketServer {
+  key: string;
+  runId: string;
+  /** Whether that server is the one that has every kept revocation of the bucket. */
+  known: boolean;
 }
 
 function withinDeadline(work: Promise<boolean>, ms: number): Promise<boolean> {
@@ -104,12 +107,23 @@ export class RevocationOutbox {
     return this.draining.run;
   }
 
+  /** Per bucket (each may live on another node of a cluster): its server, and whether it is known. */
+  private bucketServers(): Promise<BucketServer[]> {
+    const { client, keys } = this.deps;
+    return Promise.all(
+      allBuckets().map(async (bucket) => {
+        const key = keys.revocationServer(bucket);
+        const [runId, known] = (await runScript(client, SERVER_CHECK_SCRIPT, [key], [])) as [string, string | false];
+        return { key, runId, known: known === runId };
+      }),
+    );
+  }
+
   private async drainAll(): Promise<boolean> {
-    const { client, revocations, revoker, trust, serverKey, logger } = this.deps;
+    const { revocations, revoker, trust, logger } = this.deps;
     try {
-      const [info, known] = await Promise.all([client.info('server'), client.get(serverKey)]);
-      const server = runIdOf(info);
-      if (known !== server) {
+      const unknown = (await this.bucketServers()).filter((server) => !server.known);
+      if (unknown.length > 0) {
         trust.withdraw('the Redis server is not the one that applied the kept revocations');
         const replayed = await revocations.replayAll();
         logger.info({ replayed }, 'applying every kept revocation to this Redis server');
@@ -120,8 +134,8 @@ export class RevocationOutbox {
         if (batch.length > 0 && !(await revoker.apply(batch))) return false;
         if (batch.length < BATCH) break;
       }
-      // If the server changed since INFO, the new one holds another run_id: replayed again.
-      if (known !== server) await client.set(serverKey, server);
+      // If a server changed since it was asked, the new one has another run_id: replayed again.
+      await Promise.all(unknown.map((server) => this.deps.client.set(server.key, server.runId)));
       return true;
     } catch (err) {
       // Redis or PostgreSQL away (or a bug, logged louder): Redis stays untrusted, the poll retries.

@@ -4,6 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session, { type Store } from 'express-session';
 import { AppError } from '../http/errors.ts';
 import { hashSessionId, type SessionAuth } from './session-data.ts';
+import { newSessionId } from './session-keys.ts';
 
 export interface SessionCookieOptions {
   isProduction: boolean;
@@ -37,6 +38,8 @@ export function createSessionMiddleware(store: Store, options: SessionCookieOpti
     saveUninitialized: false,
     rolling: false,
     cookie: sessionCookieSettings(options.isProduction, options.ttlSeconds),
+    // A visitor's id is never stored; a signed-in one is issued for its user (renewSessionId).
+    genid: (req) => newSessionId(signingIn.get(req) ?? null),
   });
 }
 
@@ -59,13 +62,22 @@ export function clearSessionCookie(res: Response, isProduction: boolean): void {
   res.clearCookie(sessionCookieName(isProduction), cookieAttributes(isProduction));
 }
 
+/** The user a request is signing in, while renewSessionId() has express-session make their id. */
+const signingIn = new WeakMap<Request, string>();
+
 /**
- * A new session id with an empty session, without asking the store to destroy the old one
+ * A new session id, issued for `userId` (its bucket is the id's first two characters,
+ * session-keys.ts), with an empty session, without asking the store to destroy the old one
  * (express-session's regenerate() would: a PostgreSQL delete and a Redis call for a visitor who
  * had no stored session). Whoever replaces a signed-in session revokes it explicitly.
  */
-export function renewSessionId(req: Request): void {
-  (req.sessionStore as Store & { generate: (req: Request) => void }).generate(req);
+export function renewSessionId(req: Request, userId: string): void {
+  signingIn.set(req, userId);
+  try {
+    (req.sessionStore as Store & { generate: (req: Request) => void }).generate(req);
+  } finally {
+    signingIn.delete(req);
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 // Builds the real app, as server.ts does, against the run's database and Redis prefix.
+import { locateSessionId, type SessionLocator } from '../../src/sessions/session-keys.ts';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { inject } from 'vitest';
@@ -130,5 +131,17 @@ export async function runKeys(app: TestApp): Promise<string[]> {
 
 /** Keys the app wrote beyond its own bookkeeping (the Redis server that has the kept revocations). */
 export async function writtenKeys(app: TestApp): Promise<string[]> {
-  return (await runKeys(app)).filter((key) => key !== `${app.prefix}revocations:server`);
+  return (await runKeys(app)).filter((key) => !key.startsWith(`${app.prefix}revocations:server:`));
+}
+
+/** Where the session of a `sid=…` cookie lives (session-keys.ts). */
+export function locateCookie(cookie: string): SessionLocator {
+  const session = locateSessionId(rawSessionId(cookie));
+  if (!session) throw new Error('not a session id this server issues');
+  return session;
+}
+
+/** The Redis key of the session of a cookie. */
+export function sessionKeyOf(app: TestApp, cookie: string): string {
+  return app.sessions.cache.sessionKey(locateCookie(cookie));
 }
