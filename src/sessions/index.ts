@@ -41,7 +41,7 @@ export function createSessions(config: Config, redis: RedisFallback, db: Db, act
   const lastSeen = new LastSeenQueue(records, logger);
   const trust = new RedisTrust(logger);
   const revoker = new SessionRevoker(cache, revocations, redis, lastSeen, trust, activity, logger, hooks);
-  const outbox = new RevocationOutbox({ client: redis.client, revocations, revoker, trust, keys: cache.keys, logger, hooks });
+  const outbox = new RevocationOutbox({ client: redis.client, revocations, revoker, trust, cache, logger, hooks });
   const serializer = createSessionSerializer(sessionCookieSettings(config.isProduction, config.sessionTtlSeconds));
   const store = new MirroredSessionStore({ redis, cache, records, revoker, outbox, lastSeen, lifetime, now, logger, activity, serializer, hooks });
   const maintenance = new SessionMaintenance({ lastSeen, revocations, revoker, outbox, cache, redis, activity, now, logger });

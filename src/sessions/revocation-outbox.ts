@@ -7,17 +7,22 @@
 // talking to, so an instance reads sessions from PostgreSQL while it may be behind:
 //   - after its connection broke, or one of its revocation writes failed: every pending entry
 //     is applied first;
-//   - when a server is not the one that applied the kept entries (each bucket's
-//     `revocations:server` key holds the run_id of the server that did; a restart from an older
-//     snapshot or a promoted replica holds another, or none): every kept entry is pending again
-//     and applied first, so a session revoked after the snapshot was taken is not brought back.
+//   - when Redis may have lost revocations it had: each bucket counts its revocation writes
+//     (the revocation script increments `revocations:seq` in the same atomic call) and holds a
+//     generation (`revocations:generation`); PostgreSQL records, with each applied entry, the
+//     number and generation Redis answered (revocation-records.ts). A bucket with a lower number
+//     (an older snapshot, a restored backup, a replica promoted before it had the write) or
+//     another generation (a primary written to after a failover moved the others on), or held
+//     by another server than the one its generation was started on (a promoted replica, a
+//     restart), starts a new generation: every kept entry is pending again and applied first,
+//     and a write the old server acknowledged afterwards carries the old generation, so it stays
+//     pending until it reaches the new one. Checked on every catch-up, so also every 2 s while
+//     Redis is believed.
 import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionHooks } from './mirrored-store.ts';
 import type { RedisClient } from '../redis.ts';
-import { runScript } from '../redis-script.ts';
-import { allBuckets, type SessionKeys } from './session-keys.ts';
-import { SERVER_CHECK_SCRIPT } from './session-scripts.ts';
+import type { SessionCache } from './session-cache.ts';
 import type { RedisTrust } from './redis-trust.ts';
 import type { RevocationRecords } from './revocation-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
@@ -32,17 +37,11 @@ export interface OutboxDeps {
   revocations: RevocationRecords;
   revoker: SessionRevoker;
   trust: RedisTrust;
-  keys: SessionKeys;
+  cache: SessionCache;
   logger: Logger;
   hooks?: SessionHooks | undefined;
 }
 
-interface BucketServer {
-  key: string;
-  runId: string;
-  /** Whether that server is the one that has every kept revocation of the bucket. */
-  known: boolean;
-}
 
 function withinDeadline(work: Promise<boolean>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -107,26 +106,17 @@ export class RevocationOutbox {
     return this.draining.run;
   }
 
-  /** Per bucket (each may live on another node of a cluster): its server, and whether it is known. */
-  private bucketServers(): Promise<BucketServer[]> {
-    const { client, keys } = this.deps;
-    return Promise.all(
-      allBuckets().map(async (bucket) => {
-        const key = keys.revocationServer(bucket);
-        const [runId, known] = (await runScript(client, SERVER_CHECK_SCRIPT, [key], [])) as [string, string | false];
-        return { key, runId, known: known === runId };
-      }),
-    );
-  }
-
   private async drainAll(): Promise<boolean> {
-    const { revocations, revoker, trust, logger } = this.deps;
+    const { cache, revocations, revoker, trust, logger } = this.deps;
     try {
-      const unknown = (await this.bucketServers()).filter((server) => !server.known);
-      if (unknown.length > 0) {
-        trust.withdraw('the Redis server is not the one that applied the kept revocations');
-        const replayed = await revocations.replayAll();
-        logger.info({ replayed }, 'applying every kept revocation to this Redis server');
+      const [held, records] = await Promise.all([cache.bucketStates(), revocations.buckets()]);
+      const record = new Map(records.map((row) => [row.bucket, row]));
+      const lost = held.filter((state) => !state.sameServer || state.generation !== record.get(state.bucket)?.generation || state.seq < record.get(state.bucket)!.seq);
+      if (lost.length > 0) {
+        trust.withdraw('Redis does not hold every kept revocation (an older snapshot, a failover, a restored backup)');
+        const generation = await revocations.startGeneration(records[0]!.generation);
+        await cache.setGeneration(generation);
+        logger.info({ buckets: lost.length }, 'applying every kept revocation to Redis again');
       }
       for (;;) {
         const batch = await revocations.pending(BATCH);
@@ -134,8 +124,6 @@ export class RevocationOutbox {
         if (batch.length > 0 && !(await revoker.apply(batch))) return false;
         if (batch.length < BATCH) break;
       }
-      // If a server changed since it was asked, the new one has another run_id: replayed again.
-      await Promise.all(unknown.map((server) => this.deps.client.set(server.key, server.runId)));
       return true;
     } catch (err) {
       // Redis or PostgreSQL away (or a bug, logged louder): Redis stays untrusted, the poll retries.

@@ -4,9 +4,12 @@
 // Applied entries are kept until the session would have expired anyway: a Redis server that
 // comes back from an older snapshot, or a replica promoted before it had them, gets them all
 // again (revocation-outbox.ts).
+import { randomBytes } from 'node:crypto';
 import { Prisma, type Db } from '../db.ts';
 import { retryOnDeadlock } from '../db-retry.ts';
+import type { BucketWrite } from './session-cache.ts';
 import { ROW_EXPIRY_LAG_MS, type Role } from './session-data.ts';
+import { allBuckets } from './session-keys.ts';
 import type { RemovedRow } from './session-records.ts';
 
 /** A revocation PostgreSQL has and Redis may not have yet. */
@@ -15,6 +18,13 @@ export interface PendingRevocation {
   id: string;
   hash: string;
   userId: string;
+}
+
+/** What PostgreSQL knows one bucket of Redis holds (see RevocationBucket in schema.prisma). */
+export interface BucketRecord {
+  bucket: number;
+  generation: string;
+  seq: number;
 }
 
 export interface Revoked {
@@ -120,19 +130,58 @@ export class RevocationRecords {
       WHERE "keyPrefix" = ${this.keyPrefix} AND "appliedAt" IS NULL ORDER BY id LIMIT ${limit}`;
   }
 
-  /** Redis has these: they are kept (applied) while a stale copy could matter, else deleted. */
-  async applied(ids: string[]): Promise<void> {
+  /**
+   * Redis has these (entries of one bucket), written under `write.generation` as number
+   * `write.seq`: they are marked applied and kept while a stale copy could matter (else
+   * deleted), and the bucket's number moves up — but only if that generation is still the
+   * current one. The bucket row's lock orders this against startGeneration(): either this
+   * commits first and the new generation's replay makes the entries pending again, or it sees
+   * the new generation and leaves them pending.
+   */
+  async applied(ids: string[], write: BucketWrite): Promise<void> {
     if (ids.length === 0) return;
     await this.db.$executeRaw`
-      WITH done AS (DELETE FROM "RevocationOutbox" WHERE id = ANY(${ids}::bigint[]) AND "keepUntil" <= now())
-      UPDATE "RevocationOutbox" SET "appliedAt" = now() WHERE id = ANY(${ids}::bigint[]) AND "keepUntil" > now()`;
+      WITH current AS (
+        UPDATE "RevocationBucket" SET seq = GREATEST(seq, ${write.seq})
+        WHERE "keyPrefix" = ${this.keyPrefix} AND bucket = ${write.bucket} AND generation = ${write.generation ?? ''}
+        RETURNING 1),
+      done AS (DELETE FROM "RevocationOutbox" WHERE id = ANY(${ids}::bigint[]) AND "keepUntil" <= now() AND EXISTS (SELECT 1 FROM current))
+      UPDATE "RevocationOutbox" SET "appliedAt" = now()
+      WHERE id = ANY(${ids}::bigint[]) AND "keepUntil" > now() AND EXISTS (SELECT 1 FROM current)`;
   }
 
-  /** Every kept entry is pending again: the Redis server may have lost them. Returns how many. */
-  async replayAll(): Promise<number> {
-    return this.db.$executeRaw`
-      UPDATE "RevocationOutbox" SET "appliedAt" = NULL
-      WHERE "keyPrefix" = ${this.keyPrefix} AND "appliedAt" IS NOT NULL AND "keepUntil" > now()`;
+  /** What each bucket of Redis must hold (created, with a first generation, on first use). */
+  async buckets(): Promise<BucketRecord[]> {
+    const first = randomBytes(12).toString('base64url');
+    await this.db.$executeRaw`
+      INSERT INTO "RevocationBucket" ("keyPrefix", bucket, generation)
+      SELECT ${this.keyPrefix}, b, ${first} FROM unnest(${allBuckets()}::int[]) AS b
+      ON CONFLICT DO NOTHING`;
+    return this.db.$queryRaw<BucketRecord[]>`
+      SELECT bucket, generation, seq::float8 AS seq FROM "RevocationBucket" WHERE "keyPrefix" = ${this.keyPrefix} ORDER BY bucket`;
+  }
+
+  /**
+   * Redis lost revocations: a new generation replaces `expected` (unless another instance got
+   * there first) and, in the same transaction, every kept entry is pending again. Returns the
+   * generation now current.
+   */
+  async startGeneration(expected: string): Promise<string> {
+    const next = randomBytes(12).toString('base64url');
+    return retryOnDeadlock(() =>
+      this.db.$transaction(async (tx) => {
+        const moved = await tx.$executeRaw`
+          UPDATE "RevocationBucket" SET generation = ${next}, seq = 0 WHERE "keyPrefix" = ${this.keyPrefix} AND generation = ${expected}`;
+        if (moved > 0) {
+          await tx.$executeRaw`
+            UPDATE "RevocationOutbox" SET "appliedAt" = NULL
+            WHERE "keyPrefix" = ${this.keyPrefix} AND "appliedAt" IS NOT NULL AND "keepUntil" > now()`;
+        }
+        const [row] = await tx.$queryRaw<Array<{ generation: string }>>`
+          SELECT generation FROM "RevocationBucket" WHERE "keyPrefix" = ${this.keyPrefix} AND bucket = 0`;
+        return row!.generation;
+      }),
+    );
   }
 
   /** Applied entries whose sessions would have expired anyway. Returns how many went. */

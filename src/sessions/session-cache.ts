@@ -5,7 +5,7 @@
 import type { RedisClient } from '../redis.ts';
 import { runScript } from '../redis-script.ts';
 import { allBuckets, bucketOfUser, SessionKeys, type SessionLocator } from './session-keys.ts';
-import { ACTIVE_SCRIPT, PUT_SCRIPT, REMOVE_SCRIPT, TRIM_SCRIPT } from './session-scripts.ts';
+import { ACTIVE_SCRIPT, BUCKET_STATE_SCRIPT, PUT_SCRIPT, REMOVE_SCRIPT, SET_GENERATION_SCRIPT, TRIM_SCRIPT } from './session-scripts.ts';
 
 export { EXPIRY_COUNT_MS } from './session-scripts.ts';
 
@@ -27,6 +27,24 @@ function chunks<T>(items: T[], size: number): T[][] {
 export interface IndexedEntry {
   hash: string;
   userId: string;
+}
+
+/** A bucket's revocation writes: the highest sequence number, and the generation it carries. */
+export interface BucketWrite {
+  bucket: number;
+  seq: number;
+  generation: string | null;
+}
+
+export interface BucketState extends BucketWrite {
+  /** Whether the server holding the bucket is the one its generation was started on. */
+  sameServer: boolean;
+}
+
+/** `<generation>:<run_id of the server it was started on>`. */
+function parseMarker(marker: string | null): { generation: string | null; startedOn: string | null } {
+  const colon = marker?.lastIndexOf(':') ?? -1;
+  return colon < 0 ? { generation: null, startedOn: null } : { generation: marker!.slice(0, colon), startedOn: marker!.slice(colon + 1) };
 }
 
 export interface PutOptions {
@@ -90,23 +108,47 @@ export class SessionCache {
 
   /**
    * Tombstones, deletes and unindexes: one script call per user (per 500 sessions), then moves
-   * the user to the minute of their latest remaining expiry.
+   * the user to the minute of their latest remaining expiry. Returns, per bucket written, the
+   * highest revocation sequence number and the generation it was written under.
    */
-  async remove(entries: IndexedEntry[], nowMs = Date.now()): Promise<void> {
+  async remove(entries: IndexedEntry[], nowMs = Date.now()): Promise<BucketWrite[]> {
     const byUser = new Map<string, string[]>();
     for (const { hash, userId } of entries) {
       const list = byUser.get(userId);
       if (list) list.push(hash);
       else byUser.set(userId, [hash]);
     }
+    const writes = new Map<number, BucketWrite>();
     for (const [userId, hashes] of byUser) {
       const bucket = bucketOfUser(userId);
       for (const batch of chunks(hashes, BATCH_SIZE)) {
         const sessionKeys = batch.flatMap((hash) => [this.keys.session({ hash, bucket }), this.keys.tombstone({ hash, bucket })]);
-        const keys = [this.keys.userIndex(userId), this.keys.sessionCounts(bucket), this.keys.userCounts(bucket), ...sessionKeys];
-        await this.script(REMOVE_SCRIPT, keys, [String(TOMBSTONE_TTL_SECONDS), String(nowMs), ...batch]);
+        const keys = [this.keys.userIndex(userId), this.keys.sessionCounts(bucket), this.keys.userCounts(bucket), this.keys.revocationGeneration(bucket), this.keys.revocationSeq(bucket), ...sessionKeys];
+        const [seq, marker] = (await this.script(REMOVE_SCRIPT, keys, [String(TOMBSTONE_TTL_SECONDS), String(nowMs), ...batch])) as [number, string | null];
+        const generation = parseMarker(marker).generation;
+        const seen = writes.get(bucket);
+        // Within one call the generation can only change if a catch-up starts a new one meanwhile:
+        // then the later write is the one to record (the earlier is applied again anyway).
+        if (!seen || seq > seen.seq) writes.set(bucket, { bucket, seq, generation });
       }
     }
+    return [...writes.values()];
+  }
+
+  /** Each bucket's revocation generation and sequence number, and whether its server started that generation. */
+  async bucketStates(): Promise<BucketState[]> {
+    return Promise.all(
+      allBuckets().map(async (bucket) => {
+        const [marker, seq, server] = (await this.script(BUCKET_STATE_SCRIPT, [this.keys.revocationGeneration(bucket), this.keys.revocationSeq(bucket)], [])) as [string | null, number, string];
+        const { generation, startedOn } = parseMarker(marker);
+        return { bucket, generation, seq, sameServer: startedOn === server };
+      }),
+    );
+  }
+
+  /** Starts a generation in every bucket (after which the kept revocations are applied again). */
+  async setGeneration(generation: string): Promise<void> {
+    await Promise.all(allBuckets().map((bucket) => this.script(SET_GENERATION_SCRIPT, [this.keys.revocationGeneration(bucket)], [generation])));
   }
 
   /**

@@ -10,8 +10,8 @@
 //   <p>user:{bN}:<userId>:sessions sorted set of the user's session hashes, score = expiry (ms)
 //   <p>sessions:expiring:{bN}     hash: expiry minute → sessions of the bucket expiring then
 //   <p>users:expiring:{bN}        hash: minute of a user's latest expiry → users of the bucket
-//   <p>revocations:server:{bN}    run_id of the server that has every kept revocation of the
-//                                 bucket (revocation-outbox.ts)
+//   <p>revocations:generation:{bN} which generation of the kept revocations the bucket holds,
+//   <p>revocations:seq:{bN}        and how many revocation writes it has had (revocation-outbox.ts)
 // <hash> is the SHA-256 (base64url) of the whole session id; bN is the bucket in two hex digits.
 import { createHash, randomBytes } from 'node:crypto';
 import { hashSessionId } from './session-data.ts';
@@ -77,7 +77,11 @@ export class SessionKeys {
     return `${this.prefix}users:expiring:${this.tag(bucket)}`;
   }
 
-  revocationServer(bucket: number): string {
-    return `${this.prefix}revocations:server:${this.tag(bucket)}`;
+  revocationGeneration(bucket: number): string {
+    return `${this.prefix}revocations:generation:${this.tag(bucket)}`;
+  }
+
+  revocationSeq(bucket: number): string {
+    return `${this.prefix}revocations:seq:${this.tag(bucket)}`;
   }
 }

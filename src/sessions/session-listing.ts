@@ -39,7 +39,8 @@ export async function listUserSessions({ redis, outbox, cache, records }: Listin
   const stored = outbox.redisTrusted
     ? await redis.run<Array<{ hash: string; raw: string }> | typeof FROM_ROWS>('session listing', () => cache.listForUser(userId, nowMs), () => FROM_ROWS)
     : FROM_ROWS;
-  if (stored === FROM_ROWS) return (await records.findLiveForUser(userId, new Date(nowMs))).map((row) => ({ hash: row.idHash, data: row.data }));
+  // An empty index for a user who is signed in (who asks) means Redis lost it: the rows decide.
+  if (stored === FROM_ROWS || stored.length === 0) return (await records.findLiveForUser(userId, new Date(nowMs))).map((row) => ({ hash: row.idHash, data: row.data }));
   const entries: SessionEntry[] = [];
   for (const { hash, raw } of stored) {
     const data = decodeSession(raw);

@@ -17,7 +17,8 @@ import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { SessionHooks } from './mirrored-store.ts';
 import type { RedisTrust } from './redis-trust.ts';
 import type { CredentialChange, PendingRevocation, RevocationRecords } from './revocation-records.ts';
-import type { IndexedEntry, SessionCache } from './session-cache.ts';
+import type { BucketWrite, IndexedEntry, SessionCache } from './session-cache.ts';
+import { bucketOfUser } from './session-keys.ts';
 import type { RemovedRow } from './session-records.ts';
 
 export type EndReason = 'revoked' | 'expired';
@@ -72,21 +73,17 @@ export class SessionRevoker {
   async apply(pending: PendingRevocation[], strays: IndexedEntry[] = []): Promise<boolean> {
     if (pending.length === 0 && strays.length === 0) return true;
     const entries = [...pending, ...strays];
-    const applied = await this.redis.run(
-      'revoke',
-      async () => {
-        await this.cache.remove(entries);
-        return true;
-      },
-      () => false,
-    );
-    if (!applied) {
+    const writes = await this.redis.run<BucketWrite[] | null>('revoke', () => this.cache.remove(entries), () => null);
+    if (!writes) {
       this.trust.withdraw('a revocation could not be written to Redis');
       this.logger.warn({ pending: pending.length }, 'revocation not yet in Redis: kept in the outbox, applied when Redis answers');
       return false;
     }
     try {
-      await this.revocations.applied(pending.map((entry) => entry.id));
+      for (const write of writes) {
+        const ids = pending.filter((entry) => bucketOfUser(entry.userId) === write.bucket).map((entry) => entry.id);
+        await this.revocations.applied(ids, write);
+      }
     } catch (err) {
       // Redis has them; the entries are applied again later, which changes nothing.
       if (!isDependencyError(err)) throw err;

@@ -60,14 +60,18 @@ return existed + 1
 
 /**
  * Revocation of sessions of one user: tombstone, delete, unindex, uncount; then the user moves
- * to the minute of their latest remaining expiry (or out of the count). Idempotent.
- * KEYS: user index, sessions:expiring, users:expiring, then session and tombstone of each.
- * ARGV: tombstone TTL s, now ms, then the hash of each.
+ * to the minute of their latest remaining expiry (or out of the count). Idempotent. Counts the
+ * write in the bucket's revocation sequence, in the same atomic call, and answers it with the
+ * bucket's generation: PostgreSQL records the pair, so a Redis that later shows a lower number
+ * or another generation is known to have lost this write (revocation-outbox.ts).
+ * KEYS: user index, sessions:expiring, users:expiring, generation, seq, then session and
+ * tombstone of each. ARGV: tombstone TTL s, now ms, then the hash of each.
+ * Returns { seq, generation or false }.
  */
 export const REMOVE_SCRIPT = `${COUNTER_LUA}
 local before = latest(KEYS[1])
 for i = 3, #ARGV do
-  local session, tombstone = KEYS[2 + (i - 2) * 2], KEYS[3 + (i - 2) * 2]
+  local session, tombstone = KEYS[4 + (i - 2) * 2], KEYS[5 + (i - 2) * 2]
   redis.call('SET', tombstone, '1', 'EX', ARGV[1])
   redis.call('UNLINK', session)
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
@@ -77,7 +81,7 @@ for i = 3, #ARGV do
   end
 end
 move(KEYS[3], before, latest(KEYS[1]), ARGV[2])
-return 1
+return { redis.call('INCR', KEYS[5]), redis.call('GET', KEYS[4]) }
 `;
 
 /** Sessions and users of one bucket expiring this minute or later. KEYS: both counters. ARGV: now ms. */
@@ -112,9 +116,20 @@ return dropped
 `;
 
 /**
- * Which server holds this bucket (its run_id; INFO runs on the node the key lives on) and which
- * one has every kept revocation of it. KEYS: revocations:server of the bucket.
+ * One bucket's revocation state, on the node that holds the bucket. KEYS: generation, seq.
+ * Returns { generation marker or false, seq, this server's run_id }.
  */
-export const SERVER_CHECK_SCRIPT = `
-return { string.match(redis.call('INFO', 'server'), 'run_id:(%w+)'), redis.call('GET', KEYS[1]) or false }
+export const BUCKET_STATE_SCRIPT = `
+local server = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+return { redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0'), server }
+`;
+
+/**
+ * Starts a generation in one bucket, naming the server it starts on (a replica that is promoted
+ * later holds the marker with its old primary's run_id, so it is known not to be that server).
+ * KEYS: generation. ARGV: generation.
+ */
+export const SET_GENERATION_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. string.match(redis.call('INFO', 'server'), 'run_id:(%w+)'))
+return 1
 `;

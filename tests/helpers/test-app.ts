@@ -129,9 +129,9 @@ export async function runKeys(app: TestApp): Promise<string[]> {
   return keys;
 }
 
-/** Keys the app wrote beyond its own bookkeeping (the Redis server that has the kept revocations). */
+/** Keys the app wrote beyond its own bookkeeping (each bucket's revocation generation and count). */
 export async function writtenKeys(app: TestApp): Promise<string[]> {
-  return (await runKeys(app)).filter((key) => !key.startsWith(`${app.prefix}revocations:server:`));
+  return (await runKeys(app)).filter((key) => !key.startsWith(`${app.prefix}revocations:`));
 }
 
 /** Where the session of a `sid=…` cookie lives (session-keys.ts). */

@@ -10,3 +10,13 @@ CREATE INDEX "RevocationOutbox_keyPrefix_appliedAt_id_idx" ON "RevocationOutbox"
 
 -- CreateIndex
 CREATE INDEX "RevocationOutbox_keyPrefix_keepUntil_idx" ON "RevocationOutbox"("keyPrefix", "keepUntil");
+
+-- CreateTable
+CREATE TABLE "RevocationBucket" (
+    "keyPrefix" VARCHAR(64) NOT NULL,
+    "bucket" INTEGER NOT NULL,
+    "generation" VARCHAR(32) NOT NULL,
+    "seq" BIGINT NOT NULL DEFAULT 0,
+
+    CONSTRAINT "RevocationBucket_pkey" PRIMARY KEY ("keyPrefix","bucket")
+);
