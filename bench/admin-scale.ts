@@ -61,7 +61,7 @@ await applyMigrations(databaseUrl, { quiet: true });
 const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000' });
 const logger = createLogger('silent');
 const redis = createRedisClient(config, logger);
-await connectRedis(redis, config.redisUrl, 5_000);
+await connectRedis(redis, config.redis, 5_000);
 const db = createDb(databaseUrl);
 const built = createApp({ config, redis, db, logger });
 const { cache, lifetime, store } = built.sessions;

@@ -123,7 +123,7 @@ export async function runStoreMeasurements(input: StoreMeasurementInput): Promis
   });
   const logger = createLogger(config.logLevel);
   const redis = createRedisClient(config, logger);
-  await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
+  await connectRedis(redis, config.redis, REDIS_CONNECT_TIMEOUT_MS);
   const db = createDb(config.databaseUrl);
   // The store exactly as the product wires it (no timers started, no server).
   const built = createApp({ config, redis, db, logger });

@@ -35,7 +35,7 @@ try {
 const logger = createLogger('warn');
 const redis = createRedisClient(config, logger);
 try {
-  await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
+  await connectRedis(redis, config.redis, REDIS_CONNECT_TIMEOUT_MS);
 } catch (err) {
   fail((err as Error).message);
 }

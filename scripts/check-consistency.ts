@@ -11,7 +11,7 @@ import { SessionCache } from '../src/sessions/session-cache.ts';
 loadEnvFile();
 const config = loadConfig();
 const redis = createRedisClient(config, createLogger('warn'));
-await connectRedis(redis, config.redisUrl, 10_000);
+await connectRedis(redis, config.redis, 10_000);
 const db = createDb(config.databaseUrl);
 try {
   const report = await checkConsistency(redis, db, new SessionCache(redis, config.redisKeyPrefix));

@@ -41,7 +41,7 @@ const server = await startServerProcess({
 });
 const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent' });
 const redis = createRedisClient(config, createLogger('silent'));
-await connectRedis(redis, redisUrl, 5_000);
+await connectRedis(redis, config.redis, 5_000);
 const db = createDb(databaseUrl);
 
 const statuses = new Map<number, number>();

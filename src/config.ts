@@ -3,6 +3,7 @@
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './db-url.ts';
+import { parseRedisSettings, type RedisSettings } from './redis-settings.ts';
 
 const DEV_SESSION_SECRET = 'dev-only-session-secret-do-not-use-in-production';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -17,6 +18,8 @@ export interface Config {
   redisUrl: string;
   redisPassword: string | undefined;
   redisDb: number;
+  /** The deployment (one node, Sentinel, Cluster), credentials and TLS: redis-settings.ts. */
+  redis: RedisSettings;
   /** Every Redis key the app writes starts with this (tests give each run its own). */
   redisKeyPrefix: string;
   /** First signs, all verify (express-session's array form). */
@@ -78,6 +81,14 @@ const schema = z.object({
   DATABASE_URL: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://user:password@host:5432/dbname').default(DEFAULT_DATABASE_URL),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379 or rediss://host:6380').default('redis://localhost:6379'),
   REDIS_PASSWORD: z.string().optional(),
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[\w.-]{1,64}$/, 'expected the primary\'s name in Sentinel, like mymaster').default('mymaster'),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_TLS_CA_FILE: z.string().optional(),
+  REDIS_TLS_CERT_FILE: z.string().optional(),
+  REDIS_TLS_KEY_FILE: z.string().optional(),
   REDIS_DB: wholeNumber(0, 15).default(0),
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'expected 1-64 letters, digits or _ : . -').default('rsa:'),
   SESSION_SECRET: z.string().optional(),
@@ -148,6 +159,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`TRUST_PROXY: expected false, true, a hop count, or a comma-separated list of IPs/CIDRs/loopback/linklocal/uniquelocal (got "${s.TRUST_PROXY}")`);
   }
   if (s.ACCOUNT_LOCK_MAX_MS < s.ACCOUNT_LOCK_BASE_MS) problems.push('ACCOUNT_LOCK_MAX_MS: must be at least ACCOUNT_LOCK_BASE_MS');
+  const redis = parseRedisSettings(
+    {
+      url: s.REDIS_URL,
+      username: s.REDIS_USERNAME,
+      password: s.REDIS_PASSWORD,
+      db: s.REDIS_DB,
+      clusterNodes: s.REDIS_CLUSTER_NODES,
+      sentinels: s.REDIS_SENTINELS,
+      sentinelName: s.REDIS_SENTINEL_NAME,
+      sentinelPassword: s.REDIS_SENTINEL_PASSWORD,
+      caFile: s.REDIS_TLS_CA_FILE,
+      certFile: s.REDIS_TLS_CERT_FILE,
+      keyFile: s.REDIS_TLS_KEY_FILE,
+    },
+    maskUrl,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -159,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: s.REDIS_URL,
     redisPassword: s.REDIS_PASSWORD,
     redisDb: s.REDIS_DB,
+    redis,
     redisKeyPrefix: s.REDIS_KEY_PREFIX,
     sessionSecrets: secrets,
     usingDevSecret: dev,

@@ -89,9 +89,8 @@ export function restartStalledConnection(client: RedisClient, afterMs: number): 
   if (restarting.has(client) || !client.isOpen) return;
   restarting.add(client);
   client.emit('error', new RedisStalledError(`Redis sent no answer within ${afterMs} ms: reconnecting`));
-  client.destroy();
-  client
-    .connect()
+  client.deployment
+    .restart()
     .catch(() => undefined) // the 'error' listener has logged it; the reconnect strategy goes on
     .finally(() => restarting.delete(client));
 }

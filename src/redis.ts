@@ -1,45 +1,13 @@
 // The node-redis client. Requests must never hang on a dead Redis: commands fail at once
 // while disconnected (no offline queue) and the client reconnects in the background.
-import { createClient, ErrorReply } from 'redis';
-import { maskUrl, type Config } from './config.ts';
+import { ErrorReply } from 'redis';
+import type { Config } from './config.ts';
+import type { RedisSettings } from './redis-settings.ts';
 import type { Logger } from './logger.ts';
+import { buildRedisClient, type RedisClient } from './redis-deployments.ts';
 
-export type RedisClient = ReturnType<typeof buildClient>;
-
-const MAX_RECONNECT_DELAY_MS = 5_000;
-const CONNECT_TIMEOUT_MS = 5_000;
-/** Exponential backoff with jitter, capped: 50 ms, 100 ms, 200 ms … 5 s. */
-export function reconnectDelayMs(retries: number): number {
-  const base = Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
-  return Math.round(base / 2 + Math.random() * (base / 2));
-}
-
-/**
- * REDIS_PASSWORD overrides a password in the URL (SPEC §3). node-redis lets the URL's password
- * win over a `password` option, so the URL goes without it when REDIS_PASSWORD is set.
- */
-function credentials({ redisUrl, redisPassword }: Pick<Config, 'redisUrl' | 'redisPassword'>): { url: string; username?: string; password?: string } {
-  if (!redisPassword) return { url: redisUrl };
-  const url = new URL(redisUrl);
-  const username = decodeURIComponent(url.username);
-  url.username = '';
-  url.password = '';
-  return { url: url.toString(), ...(username ? { username } : {}), password: redisPassword };
-}
-
-function buildClient(config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>) {
-  return createClient({
-    ...credentials(config),
-    database: config.redisDb,
-    disableOfflineQueue: true,
-    // `timeout: 0` turns off node-redis's per-command timer (5 s by default). It only times the
-    // wait to be written (the timer is dropped once the command is on the socket), so it never
-    // caught a Redis that stops answering, yet cost an AbortSignal and a timer per command on the
-    // hot path. answerWithin() in redis-fallback.ts is the deadline that does.
-    commandOptions: { timeout: 0 },
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
-  });
-}
+export type { RedisClient } from './redis-deployments.ts';
+export { reconnectDelayMs } from './redis-deployments.ts';
 
 /** While Redis is not connected, the outage is logged at once and then again this often (SPEC §3). */
 export const OUTAGE_LOG_EVERY_MS = 30_000;
@@ -49,13 +17,9 @@ export interface RedisClientOptions {
   outageLogEveryMs?: number;
 }
 
-export function createRedisClient(
-  config: Pick<Config, 'redisUrl' | 'redisPassword' | 'redisDb'>,
-  logger: Logger,
-  { outageLogEveryMs = OUTAGE_LOG_EVERY_MS }: RedisClientOptions = {},
-): RedisClient {
-  const client = buildClient(config);
-  logConnectionState(client, maskUrl(config.redisUrl), logger, outageLogEveryMs);
+export function createRedisClient(config: Pick<Config, 'redis'>, logger: Logger, { outageLogEveryMs = OUTAGE_LOG_EVERY_MS }: RedisClientOptions = {}): RedisClient {
+  const client = buildRedisClient(config.redis);
+  logConnectionState(client, config.redis.description, logger, outageLogEveryMs);
   return client;
 }
 
@@ -105,6 +69,26 @@ export class RedisCredentialsError extends Error {
 /** The reply codes (the first word of Redis's error reply) of a refused password or user. */
 const CREDENTIALS_REFUSED_REPLIES = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM']);
 
+/** Node's codes for a server certificate that does not chain to a trusted CA, or is not valid. */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function errorCode(err: Error): string {
+  const own = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
+  return typeof own === 'string' ? own : err.message;
+}
+
+function untrustedCertificate(err: Error): boolean {
+  return UNTRUSTED_CERTIFICATE_CODES.has(errorCode(err));
+}
+
 function refusedCredentials(err: Error): boolean {
   return err instanceof ErrorReply && CREDENTIALS_REFUSED_REPLIES.has(err.message.split(' ', 1)[0]!);
 }
@@ -123,8 +107,8 @@ function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
  * "refused" apart from "not there yet". PING as well: an ACL user can be let in and then refused
  * every command (NOPERM).
  */
-async function tryOnce(client: RedisClient, timeoutMs: number): Promise<Error | undefined> {
-  const probe = client.duplicate({ socket: { ...client.options?.socket, reconnectStrategy: false } });
+async function tryOnce(settings: RedisSettings, timeoutMs: number): Promise<Error | undefined> {
+  const probe = buildRedisClient(settings, false);
   probe.on('error', () => undefined); // the outcome is what connect() and ping() return
   try {
     await within(timeoutMs, probe.connect().then(() => probe.ping()), 'no answer');
@@ -144,9 +128,12 @@ export type RedisStart = { connected: true } | { connected: false; cause: string
  * and is used as soon as it connects; callers serve from PostgreSQL meanwhile. Throws
  * RedisCredentialsError, naming Redis and its masked URL, when Redis refuses the credentials.
  */
-export async function startRedis(client: RedisClient, redisUrl: string, timeoutMs: number): Promise<RedisStart> {
-  const failure = await tryOnce(client, timeoutMs);
-  if (failure && refusedCredentials(failure)) throw new RedisCredentialsError(`Redis at ${maskUrl(redisUrl)} refused the credentials: ${failure.message}`);
+export async function startRedis(client: RedisClient, settings: RedisSettings, timeoutMs: number): Promise<RedisStart> {
+  const failure = await tryOnce(settings, timeoutMs);
+  if (failure && refusedCredentials(failure)) throw new RedisCredentialsError(`Redis at ${settings.description} refused the credentials: ${failure.message}`);
+  if (failure && untrustedCertificate(failure)) {
+    throw new RedisCredentialsError(`Redis at ${settings.description}: its TLS certificate does not verify (${errorCode(failure)}); set REDIS_TLS_CA_FILE to the CA that signed it`);
+  }
   // Settles once connected, however long that takes; rejects only if the client is closed
   // before it ever connected (a shutdown during an outage), which is nothing to report.
   const connecting = client.connect();
@@ -161,9 +148,9 @@ export async function startRedis(client: RedisClient, redisUrl: string, timeoutM
 }
 
 /** For tools that cannot work without Redis: connected, or an error naming Redis and the masked URL. */
-export async function connectRedis(client: RedisClient, redisUrl: string, timeoutMs: number): Promise<void> {
-  const start = await startRedis(client, redisUrl, timeoutMs);
+export async function connectRedis(client: RedisClient, settings: RedisSettings, timeoutMs: number): Promise<void> {
+  const start = await startRedis(client, settings, timeoutMs);
   if (start.connected) return;
   client.destroy();
-  throw new Error(`Redis is unreachable at ${maskUrl(redisUrl)}: ${start.cause}`);
+  throw new Error(`Redis is unreachable at ${settings.description}: ${start.cause}`);
 }

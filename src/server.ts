@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, maskUrl, type Config } from './config.ts';
+import type { RedisSettings } from './redis-settings.ts';
 import { createDb } from './db.ts';
 import { loadEnvFile } from './env-file.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -39,11 +40,11 @@ function oneLine(message: string): string {
  * Redis outage must keep them in service. They serve from PostgreSQL, the client keeps trying
  * and is used once it connects. A Redis that refuses the credentials is a setting to fix: stop.
  */
-async function startRedisOrExit(redis: RedisClient, redisUrl: string, logger: Logger): Promise<void> {
+async function startRedisOrExit(redis: RedisClient, settings: RedisSettings, logger: Logger): Promise<void> {
   try {
-    const start = await startRedis(redis, redisUrl, REDIS_START_TIMEOUT_MS);
+    const start = await startRedis(redis, settings, REDIS_START_TIMEOUT_MS);
     if (!start.connected) {
-      logger.warn({ redis: maskUrl(redisUrl), err: start.cause }, 'starting without Redis: signed-in requests are served from PostgreSQL until it answers');
+      logger.warn({ redis: settings.description, err: start.cause }, 'starting without Redis: signed-in requests are served from PostgreSQL until it answers');
     }
   } catch (err) {
     if (!(err instanceof RedisCredentialsError)) throw err;
@@ -66,7 +67,7 @@ try {
 }
 
 const redis = createRedisClient(config, logger);
-await startRedisOrExit(redis, config.redisUrl, logger);
+await startRedisOrExit(redis, config.redis, logger);
 
 let accepting = true;
 const built = createApp({ config, redis, db, logger, isAccepting: () => accepting });

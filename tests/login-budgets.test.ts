@@ -3,6 +3,7 @@
 // Redis and in the memory fallback; every password check costs one verification, whether the
 // email exists or not; and attempts in flight are reservations with deadlines of their own,
 // settled in the store that admitted them (LoginBudgets on real Redis, cut through a TCP proxy).
+import { singleNode } from '../src/redis-settings.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -196,9 +197,9 @@ const POLICY: BudgetPolicy = { maxFailures: 2, windowMs: 15 * 60_000, lockBaseMs
 
 /** `connect: false`: a client that never connects, so every call takes the memory store. */
 async function budgetsOn(policy: Partial<BudgetPolicy>, { url = inject('redisUrl'), connect = true } = {}) {
-  const client = createRedisClient({ redisUrl: url, redisPassword: undefined, redisDb: 0 }, silent);
+  const client = createRedisClient({ redis: singleNode(url, undefined) }, silent);
   if (connect) {
-    await connectRedis(client, url, 5_000);
+    await connectRedis(client, singleNode(url), 5_000);
     cleanups.push(() => client.close());
   }
   const prefix = `${inject('redisKeyPrefix')}${randomBytes(3).toString('hex')}:`;

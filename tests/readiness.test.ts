@@ -1,6 +1,7 @@
 // Readiness (SPEC §6) and starting without Redis (SPEC §3), against real Redis and PostgreSQL:
 // faults are injected on the wire (a TCP proxy cut or holding back answers) or by starting a
 // redis-server where nothing listened, never by mocking a client.
+import { singleNode } from '../src/redis-settings.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -123,7 +124,7 @@ const LEVEL_ERROR = 50; // pino's
 function clientFor(redisUrl: string, options: { outageLogEveryMs?: number; redisPassword?: string } = {}) {
   const lines: Array<{ level: number; msg: string; redis?: string; err?: string }> = [];
   const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const client = createRedisClient({ redisUrl, redisPassword: options.redisPassword, redisDb: 0 }, logger, { outageLogEveryMs: options.outageLogEveryMs });
+  const client = createRedisClient({ redis: singleNode(redisUrl, options.redisPassword) }, logger, { outageLogEveryMs: options.outageLogEveryMs });
   let errors = 0;
   client.on('error', () => errors++);
   cleanups.push(async () => client.destroy());
@@ -150,7 +151,7 @@ describe('starting the Redis client', () => {
     const url = `redis://:hunter2@127.0.0.1:${port}`;
     const { client } = clientFor(url);
 
-    const start = await startRedis(client, url, START_TIMEOUT_MS);
+    const start = await startRedis(client, singleNode(url), START_TIMEOUT_MS);
     expect(start).toEqual({ connected: false, cause: expect.stringContaining('ECONNREFUSED') });
     expect(client.isReady).toBe(false);
 
@@ -161,7 +162,7 @@ describe('starting the Redis client', () => {
 
   it('says connected only once the client is ready to take commands', async () => {
     const { client } = clientFor(inject('redisUrl'));
-    expect(await startRedis(client, inject('redisUrl'), START_TIMEOUT_MS)).toEqual({ connected: true });
+    expect(await startRedis(client, singleNode(inject('redisUrl')), START_TIMEOUT_MS)).toEqual({ connected: true });
     expect(client.isReady).toBe(true);
   });
 
@@ -171,7 +172,7 @@ describe('starting the Redis client', () => {
     const url = `redis://127.0.0.1:${port}`;
     const { client } = clientFor(url);
 
-    const failure = await startRedis(client, url, START_TIMEOUT_MS).catch((err: Error) => err);
+    const failure = await startRedis(client, singleNode(url), START_TIMEOUT_MS).catch((err: Error) => err);
     expect(failure).toBeInstanceOf(RedisCredentialsError);
     expect((failure as Error).message).toMatch(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: NOAUTH `));
     expect(client.isOpen).toBe(false); // not left retrying in the background
@@ -183,7 +184,7 @@ describe('starting the Redis client', () => {
     const url = `redis://app:app-password@127.0.0.1:${port}`;
     const { client } = clientFor(url);
 
-    const failure = await startRedis(client, url, START_TIMEOUT_MS).catch((err: Error) => err);
+    const failure = await startRedis(client, singleNode(url), START_TIMEOUT_MS).catch((err: Error) => err);
     expect(failure).toBeInstanceOf(RedisCredentialsError);
     expect((failure as Error).message).toMatch(new RegExp(`^Redis at redis://app:\\*\\*\\*\\*@127\\.0\\.0\\.1:${port} refused the credentials: NOPERM `));
     expect((failure as Error).message).not.toContain('app-password');
@@ -195,7 +196,7 @@ describe('starting the Redis client', () => {
     const url = `redis://:stale-password@127.0.0.1:${port}`;
     const { client } = clientFor(url, { redisPassword: 'right-password' });
 
-    expect(await startRedis(client, url, START_TIMEOUT_MS)).toEqual({ connected: true });
+    expect(await startRedis(client, singleNode(url, 'right-password'), START_TIMEOUT_MS)).toEqual({ connected: true });
   });
 
   it('connectRedis, for tools that need Redis, rejects naming Redis and its masked URL and stops trying', async () => {
@@ -203,7 +204,7 @@ describe('starting the Redis client', () => {
     const url = `redis://:hunter2@127.0.0.1:${port}`;
     const { client } = clientFor(url);
 
-    await expect(connectRedis(client, url, START_TIMEOUT_MS)).rejects.toThrow(`Redis is unreachable at redis://:****@127.0.0.1:${port}: `);
+    await expect(connectRedis(client, singleNode(url), START_TIMEOUT_MS)).rejects.toThrow(`Redis is unreachable at redis://:****@127.0.0.1:${port}: `);
     expect(client.isOpen).toBe(false);
   });
 });
@@ -216,7 +217,7 @@ describe('the Redis outage log', () => {
     const port = await freePort();
     const url = `redis://:hunter2@127.0.0.1:${port}`;
     const c = clientFor(url); // the product's 30 s between lines
-    await startRedis(c.client, url, START_TIMEOUT_MS);
+    await startRedis(c.client, singleNode(url), START_TIMEOUT_MS);
 
     await failedAttempts(c, 5);
     expect(c.said('Redis is not connected')).toEqual([
@@ -230,7 +231,7 @@ describe('the Redis outage log', () => {
     const url = `redis://127.0.0.1:${port}`;
     const everyMs = 200;
     const c = clientFor(url, { outageLogEveryMs: everyMs });
-    await startRedis(c.client, url, START_TIMEOUT_MS);
+    await startRedis(c.client, singleNode(url), START_TIMEOUT_MS);
 
     await waitFor(() => c.said('Redis is not connected').length >= 3, 20_000);
     await redisServer(port);
@@ -246,7 +247,7 @@ describe('the Redis outage log', () => {
     const url = `redis://127.0.0.1:${port}`;
     const everyMs = 200;
     const c = clientFor(url, { outageLogEveryMs: everyMs });
-    await startRedis(c.client, url, START_TIMEOUT_MS);
+    await startRedis(c.client, singleNode(url), START_TIMEOUT_MS);
 
     await waitFor(() => c.said('Redis is not connected').length >= 2, 20_000);
     await c.client.close();

@@ -1,11 +1,12 @@
 // The node-redis client as the product configures it (no connection needed).
+import { singleNode } from '../src/redis-settings.ts';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { RedisStalledError } from '../src/dependency-errors.ts';
 import { createRedisClient } from '../src/redis.ts';
 import { answerWithin } from '../src/redis-fallback.ts';
 
-const client = () => createRedisClient({ redisUrl: 'redis://127.0.0.1:1', redisPassword: undefined, redisDb: 0 }, createLogger('silent'));
+const client = () => createRedisClient({ redis: singleNode('redis://127.0.0.1:1', undefined) }, createLogger('silent'));
 
 describe('redis client', () => {
   it('has no per-command timer (it cost an AbortSignal per command and never caught a hung Redis)', () => {

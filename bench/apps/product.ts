@@ -12,7 +12,7 @@ const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel);
 const redis = createRedisClient(config, logger);
-await connectRedis(redis, config.redisUrl, REDIS_CONNECT_TIMEOUT_MS);
+await connectRedis(redis, config.redis, REDIS_CONNECT_TIMEOUT_MS);
 const db = createDb(config.databaseUrl);
 const built = createApp({ config, redis, db, logger });
 built.sessions.maintenance.start();

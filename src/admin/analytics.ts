@@ -36,9 +36,10 @@ export interface AnalyticsDeps {
 
 const ratio = (hits: number, misses: number) => (hits + misses === 0 ? null : hits / (hits + misses));
 
+/** Summed over every primary (one on one node or Sentinel, each shard's on a cluster). */
 export async function redisMemoryBytes(redis: RedisClient): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
+  const infos = await redis.deployment.primariesInfo('memory');
+  return infos.reduce((sum, info) => sum + Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0), 0);
 }
 
 const summaryUnavailable = (): never => {

@@ -23,7 +23,8 @@ export type LiveEventListener = (event: LiveEvent) => void;
 export class LiveEvents {
   private readonly channel: string;
   private readonly local = new EventEmitter();
-  private subscriber: RedisClient | null = null;
+  /** A connection of its own (a subscribed connection takes no other commands). */
+  private subscriber: { destroy(): void; close(): Promise<unknown>; unsubscribe(): Promise<unknown> } | null = null;
   private subscribing: Promise<void> | null = null;
 
   constructor(

@@ -16,7 +16,8 @@ export class FallbackStore implements Store {
     prefix: string,
   ) {
     this.prefix = prefix;
-    this.redisStore = new RedisStore({ prefix, sendCommand: (...args: string[]) => redis.client.sendCommand(args) as Promise<never> });
+    // Routed by key, so its scripts run on the node that holds the key on a cluster too.
+    this.redisStore = new RedisStore({ prefix, sendCommandCluster: (details) => redis.client.deployment.sendRouted(details) as Promise<never> });
   }
 
   /**

@@ -60,7 +60,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: Te
   const logger = createLogger(config.logLevel, lines ? { write: (line: string) => void lines.push(line) } : undefined);
   const redis = createRedisClient(config, logger);
   if (options.connect === false) redis.connect().catch(() => undefined); // keeps trying until it connects
-  else await connectRedis(redis, config.redisUrl, 5_000);
+  else await connectRedis(redis, config.redis, 5_000);
   const db = createDb(config.databaseUrl);
   const clock = testClock();
   const built = createApp({ config, redis, db, logger, now: clock.now, hasher: options.hasher, sessionHooks: options.sessionHooks });
