@@ -2,24 +2,18 @@
 // each cycling login → me ×5 → revoke-others → logout for LOAD_SECONDS (default 30) against a
 // real server process with its own database and Redis prefix. Afterwards Redis and PostgreSQL
 // must agree exactly (the consistency check) and no response may be a 5xx. Exit 0 only then.
+import { singleNode } from '../src/redis-settings.ts';
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db.ts';
 import { createLogger } from '../src/logger.ts';
 import { applyMigrations, dropDatabase, ensureDatabase } from '../src/migrations.ts';
 import { connectRedis, createRedisClient } from '../src/redis.ts';
-import { checkConsistency } from '../src/sessions/consistency.ts';
-import { SessionCache } from '../src/sessions/session-cache.ts';
+import { fiveHundredsIn, loadEmails, ME_PER_CYCLE, registerUsers, settledConsistency, startLoginCycles } from './lib/login-load.ts';
 import { startServerProcess } from './lib/server-process.ts';
 
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 200);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 30);
-const ME_PER_CYCLE = 5;
-const PASSWORD = 'load test password';
-/** Between consistency checks while in-flight requests drain (the write-behind flushes every 5 s). */
-const SETTLE_MS = 3_000;
-const SETTLE_DEADLINE_MS = 60_000;
 
 const run = randomBytes(3).toString('hex');
 const databaseUrl = `postgresql://postgres@127.0.0.1:5432/rsa_load_${run}`;
@@ -41,78 +35,21 @@ const server = await startServerProcess({
 });
 const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent' });
 const redis = createRedisClient(config, createLogger('silent'));
-await connectRedis(redis, config.redis, 5_000);
+await connectRedis(redis, singleNode(redisUrl), 5_000);
 const db = createDb(databaseUrl);
 
-const statuses = new Map<number, number>();
 let exitCode = 1;
 try {
-  const emails = Array.from({ length: CONNECTIONS }, (_, i) => `load-${i}@load.test`);
+  const emails = loadEmails(CONNECTIONS);
   console.log(`registering ${CONNECTIONS} users …`);
-  for (let i = 0; i < emails.length; i += 20) {
-    await Promise.all(
-      emails.slice(i, i + 20).map(async (email) => {
-        const res = await fetch(`${server.url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
-        if (res.status !== 201) throw new Error(`register ${email}: ${res.status}`);
-      }),
-    );
-  }
-
-  interface Client {
-    email?: string;
-    cookie?: string;
-  }
-  let nextUser = 0;
-  const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
-  const withCookie = (req: autocannon.Request, context: object) => {
-    const client = context as Client;
-    return { ...req, headers: { ...req.headers, cookie: client.cookie ?? '' } };
-  };
-  const remember = (status: number, _body: string, context: object, headers: Record<string, unknown>) => {
-    count(status);
-    // Raw header names, as the server wrote them.
-    const setCookie = Object.entries(headers).find(([name]) => name.toLowerCase() === 'set-cookie')?.[1];
-    const line = Array.isArray(setCookie) ? String(setCookie[0]) : typeof setCookie === 'string' ? setCookie : '';
-    if (line.startsWith('sid=s%3A')) (context as Client).cookie = line.split(';')[0];
-  };
-  const tally = (status: number) => count(status);
+  await registerUsers(server.url, emails);
 
   console.log(`${CONNECTIONS} clients for ${SECONDS} s: login → me ×${ME_PER_CYCLE} → revoke-others → logout`);
-  const result = await autocannon({
-    url: server.url,
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    timeout: 30,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/auth/login',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req, context) => {
-          const client = context as Client;
-          // autocannon starts every cycle with a fresh context, so the accounts rotate over the
-          // clients and two clients sometimes share one: a login racing the other client's
-          // "sign out other devices" then loses (401, by design: SPEC §4b), and so do the
-          // requests of that cycle.
-          client.email ??= emails[nextUser++ % emails.length];
-          return { ...req, body: JSON.stringify({ email: client.email, password: PASSWORD }) };
-        },
-        onResponse: remember as never,
-      },
-      ...Array.from({ length: ME_PER_CYCLE }, () => ({ method: 'GET' as const, path: '/api/auth/me', setupRequest: withCookie, onResponse: tally })),
-      { method: 'POST', path: '/api/sessions/revoke-others', setupRequest: withCookie, onResponse: tally },
-      { method: 'POST', path: '/api/auth/logout', setupRequest: withCookie, onResponse: tally },
-    ],
-  });
+  const { statuses, done } = startLoginCycles({ url: server.url, connections: CONNECTIONS, seconds: SECONDS, emails });
+  const result = await done;
 
-  // autocannon stops sending at the deadline, but logins queued behind argon2 finish later: check
-  // until the server has settled (a real inconsistency does not heal by itself).
-  let report = await checkConsistency(redis, db, new SessionCache(redis, prefix));
-  for (const deadline = Date.now() + SETTLE_DEADLINE_MS; report.problems.length > 0 && Date.now() < deadline; ) {
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    report = await checkConsistency(redis, db, new SessionCache(redis, prefix));
-  }
-  const fiveHundreds = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, n]) => sum + n, 0);
+  const report = await settledConsistency(redis, db, prefix);
+  const fiveHundreds = fiveHundredsIn(statuses);
   const byStatus = Object.fromEntries([...statuses].sort(([a], [b]) => a - b));
   console.log(`requests ${result.requests.total} (${Math.round(result.requests.average)} req/s), errors ${result.errors}, timeouts ${result.timeouts}`);
   console.log(`latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; by status ${JSON.stringify(byStatus)}`);

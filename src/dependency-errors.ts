@@ -45,11 +45,12 @@ const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '
 
 /**
  * Prisma's codes for a database it cannot reach or use: P1001 unreachable, P1002 timed out,
- * P1008 operation timed out, P1017 connection closed, P2024 pool timeout, P2037 too many
+ * P1008 operation timed out, P1017 connection closed, P2024 pool timeout, P2028 a transaction
+ * that could not start in time (every connection busy), P2037 too many
  * connections, P2036 the driver (pg) failed outside PostgreSQL (pg's own connection errors,
  * such as "connection terminated" or a pool that could not connect in time, carry no code).
  */
-const PRISMA_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2036', 'P2037']);
+const PRISMA_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2036', 'P2037']);
 /** The driver adapter's error kinds for the same (Prisma wraps raw queries' errors as P2010). */
 const DRIVER_UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 /** PostgreSQL SQLSTATEs: admin shutdown, crash shutdown, cannot connect now, connection failures. */

@@ -89,8 +89,15 @@ function untrustedCertificate(err: Error): boolean {
   return UNTRUSTED_CERTIFICATE_CODES.has(errorCode(err));
 }
 
+/** The error itself, or the node error a Sentinel client wraps ("Master Client (…): …", cause). */
+function replyOf(err: Error): ErrorReply | undefined {
+  if (err instanceof ErrorReply) return err;
+  return err.cause instanceof ErrorReply ? err.cause : undefined;
+}
+
 function refusedCredentials(err: Error): boolean {
-  return err instanceof ErrorReply && CREDENTIALS_REFUSED_REPLIES.has(err.message.split(' ', 1)[0]!);
+  const reply = replyOf(err);
+  return reply !== undefined && CREDENTIALS_REFUSED_REPLIES.has(reply.message.split(' ', 1)[0]!);
 }
 
 function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
@@ -109,14 +116,21 @@ function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
  */
 async function tryOnce(settings: RedisSettings, timeoutMs: number): Promise<Error | undefined> {
   const probe = buildRedisClient(settings, false);
-  probe.on('error', () => undefined); // the outcome is what connect() and ping() return
+  // A Cluster or Sentinel client reports a node's refusal as an event and then only says that no
+  // node was available (or keeps trying): the events say why.
+  const reported: Error[] = [];
+  probe.on('error', (err: Error) => void reported.push(err));
   try {
     await within(timeoutMs, probe.connect().then(() => probe.ping()), 'no answer');
     return undefined;
   } catch (err) {
-    return err as Error;
+    return [...reported, err as Error].find((e) => refusedCredentials(e) || untrustedCertificate(e)) ?? (err as Error);
   } finally {
-    probe.destroy();
+    try {
+      probe.destroy();
+    } catch {
+      // a Sentinel client that never connected has nothing to destroy
+    }
   }
 }
 
@@ -130,7 +144,7 @@ export type RedisStart = { connected: true } | { connected: false; cause: string
  */
 export async function startRedis(client: RedisClient, settings: RedisSettings, timeoutMs: number): Promise<RedisStart> {
   const failure = await tryOnce(settings, timeoutMs);
-  if (failure && refusedCredentials(failure)) throw new RedisCredentialsError(`Redis at ${settings.description} refused the credentials: ${failure.message}`);
+  if (failure && refusedCredentials(failure)) throw new RedisCredentialsError(`Redis at ${settings.description} refused the credentials: ${replyOf(failure)!.message}`);
   if (failure && untrustedCertificate(failure)) {
     throw new RedisCredentialsError(`Redis at ${settings.description}: its TLS certificate does not verify (${errorCode(failure)}); set REDIS_TLS_CA_FILE to the CA that signed it`);
   }

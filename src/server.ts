@@ -13,6 +13,8 @@ const REDIS_START_TIMEOUT_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 /** After the drain, how long anything still open may keep the process from ending. */
 const EXIT_FALLBACK_MS = 1_000;
+/** Closing Redis and PostgreSQL after the requests have drained. */
+const CLOSE_DEADLINE_MS = 5_000;
 /** How often, while draining, keep-alive connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100;
 
@@ -99,9 +101,22 @@ async function shutdown(signal: string): Promise<void> {
   await drained;
   clearTimeout(forced);
   clearInterval(sweep);
-  await built.close();
-  await redis.close().catch(() => undefined);
-  await db.$disconnect().catch(() => undefined);
+  // Closing the stores has its own deadline: a PostgreSQL connection left inside a transaction
+  // (seen after a pool timeout) can keep $disconnect() waiting for ever, and the process with it.
+  const closed = (async () => {
+    await built.close();
+    await redis.close().catch(() => undefined);
+    await db.$disconnect().catch(() => undefined);
+  })();
+  let closeTimer: NodeJS.Timeout | undefined;
+  const closeDeadline = new Promise<'late'>((resolve) => (closeTimer = setTimeout(resolve, CLOSE_DEADLINE_MS, 'late')));
+  if ((await Promise.race([closed.then(() => 'closed' as const), closeDeadline])) === 'late') {
+    logger.warn({ deadlineMs: CLOSE_DEADLINE_MS }, 'Redis or PostgreSQL did not close in time: exiting without waiting');
+    process.exitCode = 0;
+    setTimeout(() => process.exit(0), EXIT_FALLBACK_MS).unref();
+    return;
+  }
+  clearTimeout(closeTimer);
   logger.info('stopped');
   // pino writes stdout asynchronously, and process.exit() now could reorder or drop the last
   // lines: let the process end by itself once they are out, or exit anyway after a moment.

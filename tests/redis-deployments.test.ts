@@ -151,6 +151,24 @@ describe('start-up errors that name the cause (SPEC §3)', () => {
     );
   });
 
+  it('a cluster or a Sentinel-managed primary that refuses the password stops the start, naming the deployment', async () => {
+    const cluster = await startRedisCluster({ password: 'cluster-password' });
+    cleanups.push(() => cluster.stop());
+    const sentinels = await startSentinelSet({ password: 'data-password' });
+    cleanups.push(() => sentinels.stop());
+    for (const env of [
+      { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_PASSWORD: 'wrong' },
+      { REDIS_SENTINELS: sentinels.sentinels, REDIS_SENTINEL_NAME: sentinels.name, REDIS_PASSWORD: 'wrong' },
+    ]) {
+      const config = loadConfig(env);
+      const client = createRedisClient(config, createLogger('silent'));
+      cleanups.push(async () => client.destroy());
+      const failure = await startRedis(client, config.redis, 5_000).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(RedisCredentialsError);
+      expect((failure as Error).message).toMatch(new RegExp(`^Redis at ${config.redis.description.replace(/[()]/g, '\\$&')} refused the credentials: WRONGPASS`));
+    }
+  }, 60_000);
+
   it('settings that cannot work are configuration errors, each named', () => {
     const problems = (env: Record<string, string>) => {
       try {

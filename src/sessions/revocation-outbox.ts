@@ -109,7 +109,11 @@ export class RevocationOutbox {
   private async drainAll(): Promise<boolean> {
     const { cache, revocations, revoker, trust, logger } = this.deps;
     try {
-      const [held, records] = await Promise.all([cache.bucketStates(), revocations.buckets()]);
+      // PostgreSQL first: a count it records was written to Redis before, so Redis read after it
+      // can only show less if Redis lost writes (read the other way round, a revocation that
+      // lands in between would look like a loss).
+      const records = await revocations.buckets();
+      const held = await cache.bucketStates();
       const record = new Map(records.map((row) => [row.bucket, row]));
       const lost = held.filter((state) => !state.sameServer || state.generation !== record.get(state.bucket)?.generation || state.seq < record.get(state.bucket)!.seq);
       if (lost.length > 0) {

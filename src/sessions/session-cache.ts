@@ -118,19 +118,22 @@ export class SessionCache {
       if (list) list.push(hash);
       else byUser.set(userId, [hash]);
     }
-    const writes = new Map<number, BucketWrite>();
-    for (const [userId, hashes] of byUser) {
+    // Sent together (pipelined): a replay of many users' entries takes Redis's time, not a
+    // round trip per user, inside the caller's one deadline.
+    const calls = [...byUser].flatMap(([userId, hashes]) => {
       const bucket = bucketOfUser(userId);
-      for (const batch of chunks(hashes, BATCH_SIZE)) {
+      return chunks(hashes, BATCH_SIZE).map(async (batch): Promise<BucketWrite> => {
         const sessionKeys = batch.flatMap((hash) => [this.keys.session({ hash, bucket }), this.keys.tombstone({ hash, bucket })]);
         const keys = [this.keys.userIndex(userId), this.keys.sessionCounts(bucket), this.keys.userCounts(bucket), this.keys.revocationGeneration(bucket), this.keys.revocationSeq(bucket), ...sessionKeys];
         const [seq, marker] = (await this.script(REMOVE_SCRIPT, keys, [String(TOMBSTONE_TTL_SECONDS), String(nowMs), ...batch])) as [number, string | null];
-        const generation = parseMarker(marker).generation;
-        const seen = writes.get(bucket);
-        // Within one call the generation can only change if a catch-up starts a new one meanwhile:
-        // then the later write is the one to record (the earlier is applied again anyway).
-        if (!seen || seq > seen.seq) writes.set(bucket, { bucket, seq, generation });
-      }
+        return { bucket, seq, generation: parseMarker(marker).generation };
+      });
+    });
+    const writes = new Map<number, BucketWrite>();
+    for (const write of await Promise.all(calls)) {
+      const seen = writes.get(write.bucket);
+      // The highest number of each bucket is the one to record (with the generation it carries).
+      if (!seen || write.seq > seen.seq) writes.set(write.bucket, write);
     }
     return [...writes.values()];
   }
