@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { createRedisClient, RedisCredentialsError, startRedis } from '../src/redis.ts';
 import type { LiveEvent } from '../src/analytics/live-events.ts';
+import { checkConsistency } from '../src/sessions/consistency.ts';
 import { startRedisCluster, startSentinelSet, startTlsRedis } from './helpers/redis-topologies.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 import { buildTestApp, locateCookie, loginAgent, PASSWORD, registerUser, type TestApp } from './helpers/test-app.ts';
@@ -70,6 +71,9 @@ async function sharesEverything(a: TestApp, b: TestApp) {
   const statuses: number[] = [];
   for (let i = 0; i < 24; i++) statuses.push((await request((i % 2 === 0 ? a : b).app).get('/api/auth/challenge').set('X-Forwarded-For', ip)).status);
   expect(statuses.filter((status) => status === 429)).toHaveLength(4); // 20 allowed in all, not 20 each
+
+  // Entries, indexes and rows agree (read per key, so across a cluster's slots too).
+  expect((await checkConsistency(a.redis, a.db, a.sessions.cache, { userIds: [alice.user.id, admin.user.id] })).problems).toEqual([]);
   return { alice };
 }
 

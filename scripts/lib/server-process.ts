@@ -1,5 +1,5 @@
 // A real server process (src/server.ts, as `npm start` runs it after migrating) on a free
-// loopback port, ready once /healthz answers.
+// loopback port (or the one given: a load balancer expects it there), ready once /healthz answers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -21,10 +21,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const port = await freePort();
+export interface StartOptions {
+  port?: number;
+  /** Extra node flags (a profiler, say). */
+  nodeArgs?: string[];
+}
+
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,12 +43,12 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`server on port ${port} exited with ${child.exitCode} before it was ready:\n${output}`);
     const healthy = await fetch(`${url}/healthz`).then((res) => res.ok, () => false);
     if (healthy) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`server was not ready within ${timeoutMs} ms:\n${output}`);
+      throw new Error(`server on port ${port} was not ready within ${timeoutMs} ms:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -51,7 +57,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     child,
     output: () => output,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
   };
