@@ -14,6 +14,8 @@ import { createLogger } from '../src/logger.ts';
 import { connectRedis, createRedisClient } from '../src/redis.ts';
 import type { Sessions } from '../src/sessions/index.ts';
 import { markNewSession, newHandle } from '../src/sessions/session-data.ts';
+// The product issues an id for its user (the user's bucket is in it); plain stores get random ones.
+import { newSessionId as issueSessionId } from '../src/sessions/session-keys.ts';
 import { usedMemoryBytes } from './redis-info.ts';
 import type { MemoryResult } from './results.ts';
 
@@ -86,7 +88,7 @@ async function measureMemory(input: StoreMeasurementInput, sessions: Sessions, d
   const userIds = await createUsers(db, count, 'memory');
   const data = userIds.map((id) => sessionFor(template, id));
   input.log(`writing ${count} sessions through the product's store`);
-  const productBytes = await bytesPerSession(count, productInfo, (i) => sessions.store.set(newSessionId(), data[i]!));
+  const productBytes = await bytesPerSession(count, productInfo, (i) => sessions.store.set(issueSessionId(data[i]!.auth!.user.id), data[i]!));
 
   const plainClient = createClient({ url: input.redisUrl, database: PLAIN_REDIS_DB });
   await plainClient.connect();
@@ -104,7 +106,7 @@ async function measureRevoke(input: StoreMeasurementInput, sessions: Sessions, d
   const count = input.revokeSessions;
   const [userId] = await createUsers(db, 1, 'revoke');
   input.log(`writing ${count} sessions of one user`);
-  await forEachConcurrently(count, WRITE_CONCURRENCY, () => sessions.store.set(newSessionId(), sessionFor(input.template, userId!)));
+  await forEachConcurrently(count, WRITE_CONCURRENCY, () => sessions.store.set(issueSessionId(userId!), sessionFor(input.template, userId!)));
   const started = performance.now();
   const { removed } = await sessions.revoker.revokeAllForUser(userId!, null);
   const ms = performance.now() - started;
