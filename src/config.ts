@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from './db-url.ts';
 import { parseRedisSettings, type RedisSettings } from './redis-settings.ts';
 
+export { maskUrl } from './masked-url.ts';
+
 const DEV_SESSION_SECRET = 'dev-only-session-secret-do-not-use-in-production';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
@@ -173,7 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       certFile: s.REDIS_TLS_CERT_FILE,
       keyFile: s.REDIS_TLS_KEY_FILE,
     },
-    maskUrl,
     problems,
   );
   if (problems.length > 0) throw new ConfigError(problems);
@@ -209,13 +210,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** redis://user:secret@host → redis://user:****@host, for messages and logs. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '****';
-    return parsed.toString();
-  } catch {
-    return '<unparseable URL>';
-  }
-}

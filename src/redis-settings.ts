@@ -3,6 +3,7 @@
 // TLS for every data node the client finds. Parsed once with the other settings (config.ts);
 // TLS files are read here, so a missing one is a configuration error at start.
 import { readFileSync } from 'node:fs';
+import { maskUrl } from './masked-url.ts';
 
 export interface HostPort {
   host: string;
@@ -69,7 +70,7 @@ function pem(name: string, path: string | undefined, problems: string[]): string
 
 const list = (nodes: HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
 
-export function parseRedisSettings(env: RedisEnv, maskUrl: (url: string) => string, problems: string[]): RedisSettings {
+export function parseRedisSettings(env: RedisEnv, problems: string[]): RedisSettings {
   let deployment: RedisDeployment = { mode: 'single', url: env.url };
   if (env.clusterNodes !== undefined && env.sentinels !== undefined) problems.push('REDIS_CLUSTER_NODES, REDIS_SENTINELS: set one of them, not both');
   else if (env.clusterNodes !== undefined) deployment = { mode: 'cluster', nodes: hostPorts('REDIS_CLUSTER_NODES', env.clusterNodes, problems) };
@@ -93,7 +94,6 @@ export function singleNode(url: string, password?: string): RedisSettings {
   const problems: string[] = [];
   const settings = parseRedisSettings(
     { url, username: undefined, password, db: 0, clusterNodes: undefined, sentinels: undefined, sentinelName: 'mymaster', sentinelPassword: undefined, caFile: undefined, certFile: undefined, keyFile: undefined },
-    (u) => u.replace(/:[^:@/]*@/, ':****@'),
     problems,
   );
   if (problems.length > 0) throw new Error(problems.join('; '));

@@ -2,28 +2,20 @@
 // memory), it came back from an older snapshot, or the catch-up that would make it believable
 // cannot run (PostgreSQL away, or a catch-up that began before the connection broke). Real
 // redis-server processes on ports of their own, real TCP proxies, no mocks.
+import { fileCleanups } from './helpers/cleanups.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createClient } from 'redis';
 import { freePort } from '../scripts/lib/server-process.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
 import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
-import { buildTestApp, locateCookie, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
+import { locateCookie, loginAgent, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
-async function app(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
-  const built = await buildTestApp(env, options);
-  cleanups.push(() => built.close());
-  return built;
-}
+const { cleanups, app } = fileCleanups();
 
 async function redisServer(dir?: string): Promise<TestRedisServer> {
   const port = await freePort();

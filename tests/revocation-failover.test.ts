@@ -2,11 +2,12 @@
 // and a dataset rolled back under the same server. Real redis-server processes (primary P,
 // replica R promoted), a switchable TCP proxy per instance, a real PostgreSQL row lock to order
 // one statement against another. No mocks.
+import { fileCleanups } from './helpers/cleanups.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import request from 'supertest';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createClient } from 'redis';
 import { freePort } from '../scripts/lib/server-process.ts';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
@@ -15,18 +16,9 @@ import { join } from 'node:path';
 import type { SessionHooks } from '../src/sessions/mirrored-store.ts';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
-import { buildTestApp, locateCookie, loginAgent, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
+import { buildTestApp, locateCookie, loginAgent, registerUser, type TestApp } from './helpers/test-app.ts';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
-async function app(env: Record<string, string>, options: TestAppOptions = {}): Promise<TestApp> {
-  const built = await buildTestApp(env, options);
-  cleanups.push(() => built.close());
-  return built;
-}
+const { cleanups, app } = fileCleanups();
 
 async function redisServer(): Promise<TestRedisServer> {
   const server = await startRedisServer(await freePort());

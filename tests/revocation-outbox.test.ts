@@ -2,24 +2,16 @@
 // before the revoking request answers, and every instance puts it into Redis — also when the
 // revoking instance could not reach Redis and then died. A blip on one instance costs nobody
 // else a PostgreSQL read.
+import { fileCleanups } from './helpers/cleanups.ts';
 import request from 'supertest';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { checkConsistency } from '../src/sessions/consistency.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
-import { buildTestApp, locateCookie, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
+import { locateCookie, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
 import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
-async function app(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
-  const built = await buildTestApp(env, options);
-  cleanups.push(() => built.close());
-  return built;
-}
+const { cleanups, app } = fileCleanups();
 
 async function redisProxy(): Promise<TcpProxy> {
   const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));

@@ -1,5 +1,5 @@
 // The mirrored store itself: what lands in Redis and PostgreSQL, restores, expiry, throttling.
-import { allBuckets } from '../src/sessions/session-keys.ts';
+import { allBuckets, bucketOfUser, newSessionId, SESSION_BUCKETS } from '../src/sessions/session-keys.ts';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
@@ -66,6 +66,23 @@ describe('storage', () => {
 });
 
 describe('Redis data loss', () => {
+  it('a user whose index Redis lost still sees every session listed (from the rows)', async () => {
+    const { agent, user } = await registerUser(t);
+    await loginAgent(t, user.email);
+    await t.redis.unlink(t.sessions.cache.userIndexKey(user.id)); // the entries stay, the index is gone
+    expect((await agent.get('/api/auth/me')).status).toBe(200);
+    expect((await agent.get('/api/sessions')).body.sessions).toHaveLength(2);
+  });
+
+  it('refuses to store a signed-in session under an id issued for another bucket (it could never be read back)', async () => {
+    const { cookie, user } = await registerUser(t);
+    const sess = decodeSession((await t.redis.get(sessionKey(cookie)))!);
+    let foreign = newSessionId(null);
+    while (parseInt(foreign.slice(0, 2), 16) === bucketOfUser(user.id)) foreign = newSessionId(null);
+    expect(parseInt(foreign.slice(0, 2), 16)).toBeLessThan(SESSION_BUCKETS);
+    await expect(t.sessions.store.set(foreign, sess)).rejects.toThrow("a session id that does not carry its user's bucket");
+  });
+
   it('restores a live session from PostgreSQL on its next request, with the user\'s other sessions', async () => {
     const first = await registerUser(t);
     const second = await loginAgent(t, first.email);
