@@ -81,6 +81,8 @@ async function putSession(userId: string, nowMs: number): Promise<{ hash: string
     absoluteExpiresAt: lastSeenAt + lifetime.ttlMs,
     ip: '127.0.0.1',
     userAgent: UA,
+    authenticatedAt: lastSeenAt,
+    remember: true,
   };
   const value = store.serializer.stringify({ cookie: { originalMaxAge: lifetime.ttlMs, expires: new Date(auth.absoluteExpiresAt), httpOnly: true, path: '/', sameSite: 'lax', secure: false } as never, auth });
   await cache.put(hash, value, 'write', { userId, expiresAtMs: Math.min(auth.absoluteExpiresAt, lastSeenAt + lifetime.idleMs), nowMs, indexTtlMs: lifetime.ttlMs });

@@ -13,6 +13,7 @@ import { LiveEvents } from './analytics/live-events.ts';
 import { createAuthRouter } from './auth/auth-routes.ts';
 import { LoginProtection } from './auth/login-protection.ts';
 import { Passwords, type PasswordHasher } from './auth/passwords.ts';
+import { RecentPassword } from './auth/recent-password.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db.ts';
 import { createHealthRouter } from './health/health-routes.ts';
@@ -74,7 +75,8 @@ export function createApp(deps: AppDeps): App {
   const passwords = new Passwords(deps.hasher);
   const loginProtection = new LoginProtection(limits, passwords, activity, db);
   const csrf = createCsrfProtection({ secrets: config.sessionSecrets, isProduction: config.isProduction });
-  const routeDeps = { db, redis: redisOrFallback, sessions, limits, loginProtection, passwords, activity, isProduction: config.isProduction, now, verifyCsrf: csrf.verifyCsrf };
+  const recentPassword = new RecentPassword(config.reauthMaxAgeSeconds * 1000, now);
+  const routeDeps = { db, redis: redisOrFallback, sessions, limits, loginProtection, passwords, activity, recentPassword, isProduction: config.isProduction, now, verifyCsrf: csrf.verifyCsrf };
 
   const app = express();
   app.set('trust proxy', config.trustProxy);

@@ -28,7 +28,11 @@ export interface Config {
   sessionSecrets: string[];
   usingDevSecret: boolean;
   sessionTtlSeconds: number;
+  /** A session signed in without "keep me signed in": never longer than sessionTtlSeconds. */
+  sessionShortTtlSeconds: number;
   sessionIdleTimeoutSeconds: number;
+  /** How recently the password must have been entered for a sensitive action (SPEC §4a). */
+  reauthMaxAgeSeconds: number;
   trustProxy: boolean | number | string[];
   rateLimitWindowMs: number;
   rateLimitMax: number;
@@ -95,7 +99,9 @@ const schema = z.object({
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'expected 1-64 letters, digits or _ : . -').default('rsa:'),
   SESSION_SECRET: z.string().optional(),
   SESSION_TTL: wholeNumber(60, 365 * DAY_SECONDS).default(7 * DAY_SECONDS),
+  SESSION_SHORT_TTL: wholeNumber(60, 365 * DAY_SECONDS).default(12 * 3600),
   SESSION_IDLE_TIMEOUT: wholeNumber(1, 365 * DAY_SECONDS).default(DAY_SECONDS),
+  REAUTH_MAX_AGE_SECONDS: wholeNumber(1, 365 * DAY_SECONDS).default(900),
   TRUST_PROXY: z.string().default('false'),
   RATE_LIMIT_WINDOW_MS: wholeNumber(1000, DAY_SECONDS * 1000).default(60_000),
   RATE_LIMIT_MAX: wholeNumber(1, 1_000_000).default(100),
@@ -193,7 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecrets: secrets,
     usingDevSecret: dev,
     sessionTtlSeconds: s.SESSION_TTL,
+    // "Not remembered" is the shorter lifetime by definition: a SESSION_TTL set below it wins.
+    sessionShortTtlSeconds: Math.min(s.SESSION_SHORT_TTL, s.SESSION_TTL),
     sessionIdleTimeoutSeconds: s.SESSION_IDLE_TIMEOUT,
+    reauthMaxAgeSeconds: s.REAUTH_MAX_AGE_SECONDS,
     trustProxy,
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_MS,
     rateLimitMax: s.RATE_LIMIT_MAX,

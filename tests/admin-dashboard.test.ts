@@ -67,7 +67,7 @@ function sampleView() {
   const logins = zeros();
   logins[23] = 12;
   return {
-    summary: { activeSessions: 42, activeUsers: 17, sessionsCreatedLastHour: 5, sessionsRevokedLastHour: 2, loginFailuresLastHour: 3, rateLimitedLastHour: 1, cacheHitRatio: 0.987, redisMemoryBytes: 3 * 1024 * 1024 },
+    summary: { activeSessions: 42, activeUsers: 17, sessionsCreatedLastHour: 5, sessionsRevokedLastHour: 2, loginFailuresLastHour: 3, rateLimitedLastHour: 1, newDeviceSignInsLastHour: 1, cacheHitRatio: 0.987, redisMemoryBytes: 3 * 1024 * 1024 },
     sessions: [
       {
         id: 'AAAAAAAAAAAAAAAAAAAAAA', userId: '00000000-0000-4000-8000-000000000001', email: 'evil"<script>@example.test', current: false,

@@ -108,7 +108,7 @@ describe('GET /api/auth/me', () => {
     const res = await agent.get('/api/auth/me');
     expect(res.status).toBe(200);
     expect(res.body.user).toEqual(user);
-    expect(res.body.session).toEqual({ id: expect.stringMatching(/^[\w-]{22}$/), createdAt: expect.any(String), lastSeenAt: expect.any(String), expiresAt: expect.any(String) });
+    expect(res.body.session).toEqual({ id: expect.stringMatching(/^[\w-]{22}$/), createdAt: expect.any(String), lastSeenAt: expect.any(String), expiresAt: expect.any(String), authenticatedAt: res.body.session.createdAt });
     expect(res.body.session.id).not.toBe(rawSessionId(cookie));
     expect(res.body.session.id).not.toBe(hashSessionId(rawSessionId(cookie)));
   });

@@ -151,6 +151,58 @@ describe('in a real browser', () => {
     await Promise.all([laptop.context.close(), phone.context.close()]);
   });
 
+  it('signed in without "Keep me signed in": a browser-session cookie; past the limit, "Sign out all other devices" asks for the password, then works when clicked again', { timeout: 120_000 }, async () => {
+    const email = uniqueEmail('reauth');
+    const registered = request.agent(t.app);
+    expect((await registered.post('/api/auth/register').send({ email, password: PASSWORD })).status).toBe(201);
+    expect((await registered.post('/api/auth/logout')).status).toBe(204);
+
+    // This device: the box left unticked, so the cookie lasts only as long as the browser.
+    const laptop = await newDevice({ width: 1024, height: 800 });
+    const { page } = laptop;
+    await page.goto('/login');
+    await expect(page.getByLabel('Keep me signed in').isChecked()).resolves.toBe(false);
+    await signIn(page, email, PASSWORD);
+    await page.waitForURL('**/account');
+    const sidOf = async (context: BrowserContext) => (await context.cookies()).find((cookie) => cookie.name === 'sid');
+    expect((await sidOf(laptop.context))?.expires).toBe(-1);
+
+    // A second device, which ticks it.
+    const phone = await newDevice({ width: 360, height: 780 });
+    await phone.page.goto('/login');
+    await phone.page.getByLabel('Keep me signed in').check();
+    await signIn(phone.page, email, PASSWORD);
+    await phone.page.waitForURL('**/account');
+    expect((await sidOf(phone.context))?.expires).toBeGreaterThan(Date.now() / 1000);
+    await page.reload();
+    await expect(page.getByText('Signed in on 2 devices.').count()).resolves.toBe(1);
+
+    // Past the limit, on the app's clock: the button asks for the password first, and does nothing yet.
+    t.clock.advance((900 + 1) * 1000);
+    await page.getByRole('button', { name: 'Sign out all other devices' }).click();
+    await page.waitForURL('**/reauthenticate?next=/account');
+    await expect(page.title()).resolves.toBe('Confirm your password · redis-session-auth');
+    await expect(page.locator('main > p').first().textContent()).resolves.toMatch(/password/i); // why it is asked
+    await phone.page.reload();
+    await expect(phone.page.getByText('Signed in on 2 devices.').count()).resolves.toBe(1);
+
+    // The password: back on /account, where nothing has been done; clicking again does it.
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.locator('form[action="/reauthenticate"] button[type="submit"]').click();
+    await page.waitForURL('**/account');
+    await expect(page.getByText('Signed in on 2 devices.').count()).resolves.toBe(1);
+    expect((await sidOf(laptop.context))?.expires).toBe(-1); // still a browser-session cookie, under a new id
+    await page.getByRole('button', { name: 'Sign out all other devices' }).click();
+    await page.waitForURL('**/account?notice=others-signed-out');
+    await expect(page.getByRole('status').first().textContent()).resolves.toContain('All other devices were signed out.');
+    await expect(page.getByText('Signed in on 1 device.').count()).resolves.toBe(1);
+    await phone.page.reload();
+    await phone.page.waitForURL('**/login?next=/account');
+
+    expect(problems).toEqual([]);
+    await Promise.all([laptop.context.close(), phone.context.close()]);
+  });
+
   it('a form on another site that posts to the sign-in form is refused before anything runs', { timeout: 60_000 }, async () => {
     const email = uniqueEmail('cross-site');
     await request(t.app).post('/api/auth/register').send({ email, password: PASSWORD });

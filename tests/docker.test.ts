@@ -32,7 +32,8 @@ const services = compose.services;
 /** `${NAME:?message}`: taken from the environment (.env), and compose stops when it is unset. */
 const REQUIRED_REFERENCE = /^\$\{([A-Z0-9_]+):\?[^}]*\}$/;
 const ANY_REFERENCE = /\$\{([A-Z0-9_]+)([:]?[-?+][^}]*)?\}/g;
-const SECRET_NAME = /PASSWORD|SECRET|TOKEN|AUTH/;
+// `AUTH` as a word of the name (REDIS_AUTH), not inside one (REAUTH_MAX_AGE_SECONDS is a number).
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|(^|_)AUTH(_|$)/;
 /** Secrets the app can run without: passed through, empty (unset) by default. */
 const OPTIONAL_SECRETS = new Set(['METRICS_TOKEN']);
 /** Settings compose itself decides for the app (service addresses, the port inside). */

@@ -19,6 +19,8 @@ export function benchAuth(nowMs: number, userAgent: string | null): SessionAuth 
     absoluteExpiresAt: nowMs + SESSION_TTL_MS,
     ip: '127.0.0.1',
     userAgent,
+    authenticatedAt: nowMs,
+    remember: true,
   };
 }
 
@@ -31,6 +33,7 @@ export function meBody(auth: SessionAuth) {
       createdAt: new Date(auth.createdAt).toISOString(),
       lastSeenAt: new Date(auth.lastSeenAt).toISOString(),
       expiresAt: new Date(Math.min(auth.absoluteExpiresAt, auth.lastSeenAt + IDLE_TIMEOUT_MS)).toISOString(),
+      authenticatedAt: new Date(auth.authenticatedAt).toISOString(),
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Sessions } from '../sessions/index.ts';
 import { HANDLE_PATTERN } from '../sessions/session-data.ts';
 import { recordEvents, revocationEvents } from '../sessions/session-history.ts';
 import { listUserSessions, toSessionView } from '../sessions/session-listing.ts';
-import { currentSessionHash } from '../sessions/session-middleware.ts';
+import { currentSessionHash, type PasswordGate } from '../sessions/session-middleware.ts';
 import { readAnalytics, readSummary } from './analytics.ts';
 import { createEventStream } from './event-stream.ts';
 import { formBody } from '../web/index.ts';
@@ -24,12 +24,15 @@ export interface AdminRouteDeps {
   now: () => number;
   /** The pages' CSRF check (createCsrfProtection in app.ts), for the dashboard's forms. */
   verifyCsrf: RequestHandler;
+  /** Every state-changing admin route needs a recently entered password (SPEC §4a). */
+  recentPassword: PasswordGate;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createAdminRouter(deps: AdminRouteDeps): Router {
   const { db, sessions, activity, now, verifyCsrf } = deps;
+  const { requireRecentPassword } = deps.recentPassword;
   const analyticsDeps = { redis: deps.redis, db, cache: sessions.cache, activity, now };
   const router = Router();
   router.use(createRequireAdmin(db));
@@ -56,24 +59,23 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
   /** Revokes any user's session by its public handle (404 for an unknown one). */
   async function revokeByHandle(req: Request): Promise<void> {
     const handle = String(req.params.id);
-    const row = HANDLE_PATTERN.test(handle) ? await db.session.findUnique({ where: { handle }, select: { idHash: true, userId: true } }) : null;
-    if (!row) throw new AppError('not_found', 'No such session.');
-    const removed = await sessions.revoker.revokeHashes([row.idHash], row.userId);
-    await recordEvents(db, revocationEvents(requestContext(req), removed, null));
+    const removed = HANDLE_PATTERN.test(handle) ? await sessions.revoker.revokeHandle(handle, null) : null;
+    if (!removed) throw new AppError('not_found', 'No such session.');
+    await recordEvents(db, revocationEvents(requestContext(req), [removed], null));
   }
 
-  router.delete('/sessions/:id', async function revokeSession(req, res) {
+  router.delete('/sessions/:id', requireRecentPassword, async function revokeSession(req, res) {
     await revokeByHandle(req);
     res.status(204).end();
   });
 
   // The dashboard's revoke buttons: an HTML form, so CSRF-checked, then back to the list.
-  router.post('/sessions/:id/revoke', formBody, verifyCsrf, async function revokeSessionForm(req, res) {
+  router.post('/sessions/:id/revoke', formBody, verifyCsrf, requireRecentPassword, async function revokeSessionForm(req, res) {
     await revokeByHandle(req);
     res.redirect(303, '/admin/sessions');
   });
 
-  router.post('/users/:id/revoke-sessions', async function revokeUserSessions(req, res) {
+  router.post('/users/:id/revoke-sessions', requireRecentPassword, async function revokeUserSessions(req, res) {
     const userId = String(req.params.id);
     const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
     if (!user) throw new AppError('not_found', 'No such user.');

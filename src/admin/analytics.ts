@@ -18,13 +18,15 @@ export interface Summary {
   loginFailuresLastHour: number;
   rateLimitedLastHour: number;
   challengesLastHour: number;
+  /** Sign-ins from a device or network new to their account. */
+  newDeviceSignInsLastHour: number;
   /** Share of session lookups answered by Redis in the last hour; null before any lookup. */
   cacheHitRatio: number | null;
   redisMemoryBytes: number;
 }
 
 const HOURS = 24;
-const SERIES = ['logins', 'login_failed', 'sessions_created', 'sessions_revoked', 'sessions_expired', 'rate_limited', 'cache_hits', 'cache_misses'] as const;
+const SERIES = ['logins', 'login_failed', 'sessions_created', 'sessions_revoked', 'sessions_expired', 'rate_limited', 'cache_hits', 'cache_misses', 'new_device_sign_ins'] as const;
 
 export interface AnalyticsDeps {
   redis: RedisFallback;
@@ -51,7 +53,7 @@ export async function readSummary({ redis, cache, activity, now }: AnalyticsDeps
     await activity.counters.flush(); // this instance's latest counts too
     return Promise.all([
       cache.activeCounts(now()),
-      activity.counters.lastHour(['sessions_created', 'sessions_revoked', 'sessions_expired', 'logins', 'login_failed', 'rate_limited', 'challenge_issued', 'cache_hits', 'cache_misses']),
+      activity.counters.lastHour(['sessions_created', 'sessions_revoked', 'sessions_expired', 'logins', 'login_failed', 'rate_limited', 'challenge_issued', 'cache_hits', 'cache_misses', 'new_device_sign_ins']),
       redisMemoryBytes(redis.client),
     ]);
   };
@@ -66,6 +68,7 @@ export async function readSummary({ redis, cache, activity, now }: AnalyticsDeps
     loginFailuresLastHour: last.login_failed,
     rateLimitedLastHour: last.rate_limited,
     challengesLastHour: last.challenge_issued,
+    newDeviceSignInsLastHour: last.new_device_sign_ins,
     cacheHitRatio: ratio(last.cache_hits, last.cache_misses),
     redisMemoryBytes: memory,
   };
@@ -97,6 +100,7 @@ export async function readAnalytics(deps: AnalyticsDeps) {
       rateLimited: series.rate_limited,
       cacheHits: series.cache_hits,
       cacheMisses: series.cache_misses,
+      newDeviceSignIns: series.new_device_sign_ins,
       cacheHitRatio: series.cache_hits.map((hits, i) => ratio(hits, series.cache_misses[i] ?? 0)),
     },
   };

@@ -31,6 +31,13 @@ export class Activity {
     this.counters.increment('logins');
   }
 
+  /** A sign-in from a device or network new to the account (session-history.ts decides). */
+  newDeviceSignIn(session: SessionRef, ip: string | null, device: string): void {
+    this.counters.increment('new_device_sign_ins');
+    this.metrics.newDeviceSignIns.inc();
+    this.live.publish({ type: 'new_device', at: this.at(), userId: session.userId, sessionId: session.handle, ip, device });
+  }
+
   sessionsRevoked(sessions: SessionRef[]): void {
     this.ended('revoked', sessions);
   }

@@ -16,6 +16,7 @@ export const COUNTER_NAMES = [
   'challenge_issued',
   'cache_hits',
   'cache_misses',
+  'new_device_sign_ins',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
 
-export type LiveEventType = 'created' | 'revoked' | 'expired' | 'login_failed' | 'rate_limited';
+export type LiveEventType = 'created' | 'revoked' | 'expired' | 'login_failed' | 'rate_limited' | 'new_device';
 
 export interface LiveEvent {
   type: LiveEventType;
@@ -16,6 +16,8 @@ export interface LiveEvent {
   /** How many sessions, when one event stands for several of a user's (bulk revocation). */
   count?: number;
   ip?: string | null;
+  /** The browser and OS family ("Firefox on Linux"), on a `new_device` sign-in. */
+  device?: string;
 }
 
 export type LiveEventListener = (event: LiveEvent) => void;

@@ -8,14 +8,15 @@ import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
 import { requestContext } from '../http/request-context.ts';
 import type { Sessions } from '../sessions/index.ts';
-import type { SessionUser } from '../sessions/session-data.ts';
-import { recordEvent, recordEvents, revocationEvents } from '../sessions/session-history.ts';
+import type { SessionAuth, SessionUser } from '../sessions/session-data.ts';
+import { deviceFamily } from '../sessions/device.ts';
+import { recordEvent, recordEvents, recordSignIns, revocationEvents } from '../sessions/session-history.ts';
 import { currentSessionHash, detachSession, signedIn } from '../sessions/session-middleware.ts';
-import { changePasswordBody, loginBody, parseBody, registerBody } from './auth-schemas.ts';
+import { changePasswordBody, loginBody, parseBody, reauthenticateBody, registerBody } from './auth-schemas.ts';
 import { retryAfterSeconds, type LoginProtection } from './login-protection.ts';
 import type { Passwords } from './passwords.ts';
-import { startSession, type SignInDeps } from './sign-in.ts';
-import { createUser, findUserByEmail, findUserById, toSessionUser } from './users.ts';
+import { continueUnderNewId, startSession, type SignInDeps } from './sign-in.ts';
+import { createUser, findUserByEmail, findUserById, toSessionUser, type UserRow } from './users.ts';
 
 export interface AuthActionDeps {
   db: Db;
@@ -47,8 +48,8 @@ export class AuthActions {
   async register(req: Request, fields: unknown): Promise<SessionUser> {
     const body = parseBody(registerBody, fields);
     const { credentialVersion, ...user } = await createUser(this.db, { email: body.email, name: body.name, passwordHash: await this.passwords.hash(body.password) });
-    const auth = await startSession(req, user, credentialVersion, this.signIn);
-    await recordEvents(this.db, [
+    const auth = await startSession(req, user, credentialVersion, this.signIn, { remember: true });
+    await recordSignIns(this.db, [
       { type: 'registered', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
       { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) },
     ]);
@@ -66,16 +67,18 @@ export class AuthActions {
     const result = await this.loginProtection.check(req, attempt, 'sign-in');
     if (!row || !result.ok) throw new AppError('invalid_credentials', undefined, !result.ok && result.lockedForMs > 0 ? { retryAfterSeconds: retryAfterSeconds(result.lockedForMs) } : {});
     const user = toSessionUser(row);
-    const auth = await startSession(req, user, row.credentialVersion, this.signIn);
+    const auth = await startSession(req, user, row.credentialVersion, this.signIn, { remember: body.remember });
     this.activity.loginSucceeded();
-    await recordEvent(this.db, { type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) });
+    const { newDevice } = await recordSignIns(this.db, [{ type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) }]);
+    if (newDevice) this.activity.newDeviceSignIn({ userId: user.id, handle: auth.handle }, auth.ip, deviceFamily(auth.userAgent));
     return user;
   }
 
   /** Ends this session everywhere (Redis and PostgreSQL); the caller clears the cookie. */
   async logout(req: Request): Promise<void> {
     const auth = signedIn(req);
-    await this.sessions.revoker.revokeHashes([currentSessionHash(req)!], auth.user.id);
+    // By handle: the session ends even if another tab moved it to a new id meanwhile (re-authentication).
+    await this.sessions.revoker.revokeHandle(auth.handle, auth.user.id, [currentSessionHash(req)!]);
     detachSession(req);
     await recordEvent(this.db, { type: 'logout', userId: auth.user.id, sessionHandle: auth.handle, ...requestContext(req) });
   }
@@ -91,6 +94,33 @@ export class AuthActions {
   }
 
   /**
+   * The password again, in a signed-in session (SPEC §4a): checked behind the account's
+   * failed-login budget like a sign-in (a wrong one counts as a failed login), then the session
+   * continues under a new secret id with a fresh `authenticatedAt`.
+   */
+  async reauthenticate(req: Request, fields: unknown): Promise<SessionAuth> {
+    const auth = signedIn(req);
+    const body = parseBody(reauthenticateBody, fields);
+    const row = await findUserById(this.db, auth.user.id);
+    if (!row) throw new AppError('unauthenticated');
+    await this.confirmPassword(req, row, body.password, body.altcha, 'password');
+    const next = await continueUnderNewId(req, row.credentialVersion, this.signIn);
+    await recordEvent(this.db, { type: 'reauthenticated', userId: row.id, sessionHandle: next.handle, ...requestContext(req) });
+    return next;
+  }
+
+  /** A signed-in user's own password, re-entered: a wrong one is a 400 on `field`, and counts as a failed login. */
+  private async confirmPassword(req: Request, row: UserRow, password: string, altcha: unknown, field: string): Promise<void> {
+    const attempt = { email: row.email, password, userId: row.id, passwordHash: row.passwordHash, altcha };
+    const result = await this.loginProtection.check(req, attempt, 'confirm');
+    if (result.ok) return;
+    throw new AppError('validation_failed', field === 'password' ? 'The password is incorrect.' : 'The current password is incorrect.', {
+      details: { [field]: 'is incorrect' },
+      ...(result.lockedForMs > 0 ? { retryAfterSeconds: retryAfterSeconds(result.lockedForMs) } : {}),
+    });
+  }
+
+  /**
    * Checks the current password (it spends from the account's failed-login budget like a
    * sign-in), sets the new one, revokes every other session and moves this one to a new id.
    */
@@ -99,21 +129,14 @@ export class AuthActions {
     const body = parseBody(changePasswordBody, fields);
     const row = await findUserById(this.db, auth.user.id);
     if (!row) throw new AppError('unauthenticated');
-    const attempt = { email: row.email, password: body.currentPassword, userId: row.id, passwordHash: row.passwordHash, altcha: body.altcha };
-    const result = await this.loginProtection.check(req, attempt, 'confirm');
-    if (!result.ok) {
-      throw new AppError('validation_failed', 'The current password is incorrect.', {
-        details: { currentPassword: 'is incorrect' },
-        ...(result.lockedForMs > 0 ? { retryAfterSeconds: retryAfterSeconds(result.lockedForMs) } : {}),
-      });
-    }
+    await this.confirmPassword(req, row, body.currentPassword, body.altcha, 'currentPassword');
     const passwordHash = await this.passwords.hash(body.newPassword);
     const ownHash = currentSessionHash(req)!;
     // Lost to a credential change (or this session's revocation) since the password was checked: nothing changes.
     const { removed, credentialVersion } = await this.sessions.revoker.revokeAllForUser(row.id, ownHash, { passwordHash, ifUnchanged: { credentialVersion: row.credentialVersion, sessionHash: ownHash } });
     if (credentialVersion === null) throw new AppError('unauthenticated');
     // This session continues under a new id (and handle), so a stolen copy of the old cookie is dead too.
-    const next = await startSession(req, toSessionUser(row), credentialVersion, this.signIn, 'unauthenticated');
+    const next = await startSession(req, toSessionUser(row), credentialVersion, this.signIn, { remember: auth.remember, lost: 'unauthenticated' });
     await recordEvents(this.db, [
       { type: 'password_changed', userId: row.id, sessionHandle: next.handle, ...requestContext(req) },
       ...revocationEvents(requestContext(req), removed, null),

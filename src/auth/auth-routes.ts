@@ -1,17 +1,19 @@
-// /api/auth: register, login, logout, logout-all, me, password (SPEC §4).
+// /api/auth: register, login, reauthenticate, logout, logout-all, me, password (SPEC §4).
 import { Router } from 'express';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { expiresAt } from '../sessions/session-data.ts';
 import { clearSessionCookie, requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
 import { AuthActions, type AuthActionDeps } from './auth-actions.ts';
+import type { RecentPassword } from './recent-password.ts';
 
 export interface AuthRouteDeps extends AuthActionDeps {
   limits: RateLimiting;
   isProduction: boolean;
+  recentPassword: RecentPassword;
 }
 
 export function createAuthRouter(deps: AuthRouteDeps): Router {
-  const { sessions, limits, isProduction } = deps;
+  const { sessions, limits, isProduction, recentPassword } = deps;
   const actions = new AuthActions(deps);
   const router = Router();
   const { ipLimiter } = limits;
@@ -37,8 +39,14 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
         createdAt: new Date(auth.createdAt).toISOString(),
         lastSeenAt: new Date(auth.lastSeenAt).toISOString(),
         expiresAt: new Date(expiresAt(auth, sessions.lifetime)).toISOString(),
+        authenticatedAt: new Date(auth.authenticatedAt).toISOString(),
       },
     });
+  });
+
+  router.post('/reauthenticate', ipLimiter, requireSignedIn, async function reauthenticate(req, res) {
+    const auth = await actions.reauthenticate(req, req.body);
+    res.json({ authenticatedAt: new Date(auth.authenticatedAt).toISOString() });
   });
 
   router.post('/logout', requireSignedIn, async function logout(req, res) {
@@ -47,7 +55,7 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
     res.status(204).end();
   });
 
-  router.post('/logout-all', requireSignedIn, async function logoutAll(req, res) {
+  router.post('/logout-all', requireSignedIn, recentPassword.requireRecentPassword, async function logoutAll(req, res) {
     const revoked = await actions.logoutEverywhere(req);
     clearSessionCookie(res, isProduction);
     res.json({ revoked });

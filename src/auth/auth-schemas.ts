@@ -40,6 +40,14 @@ export const loginBody = z.object({
   password: text().min(1, 'is required').max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
   /** A solved proof-of-work challenge, when the server asked for one. */
   altcha: z.string().max(10_000).optional(),
+  /** "Keep me signed in"; the API's default is today's behaviour (the login form sends false when unticked). */
+  remember: z.boolean({ error: 'must be true or false' }).default(true),
+});
+
+export const reauthenticateBody = z.object({
+  password: text().min(1, 'is required').max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  /** A solved proof-of-work challenge, when the server asked for one (it spends from the sign-in budget). */
+  altcha: z.string().max(10_000).optional(),
 });
 
 export const changePasswordBody = z.object({

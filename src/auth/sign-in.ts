@@ -1,14 +1,25 @@
 // Starting a signed-in session: always under a new session id (no fixation), stored before the
 // response so the client never holds a cookie for a session that is not stored, and only while
 // the credential the sign-in checked is still current (a password change, role change or
-// "revoke all" that commits first wins: nothing is stored and this throws).
+// "revoke all" that commits first wins: nothing is stored and this throws). Re-authentication
+// continues a session under a new id the same way (continueUnderNewId).
 import type { Request } from 'express';
 import type { Activity } from '../analytics/activity.ts';
 import { AppError, type ErrorCode } from '../http/errors.ts';
 import { requestContext } from '../http/request-context.ts';
 import type { SessionRevoker } from '../sessions/session-revoker.ts';
-import { CredentialChangedError, hashSessionId, markNewSession, newHandle, type Lifetime, type SessionAuth, type SessionUser } from '../sessions/session-data.ts';
-import { detachSession, renewSessionId, saveNewSession } from '../sessions/session-middleware.ts';
+import {
+  absoluteLifetimeMs,
+  CredentialChangedError,
+  hashSessionId,
+  markNewSession,
+  markRotatedSession,
+  newHandle,
+  type Lifetime,
+  type SessionAuth,
+  type SessionUser,
+} from '../sessions/session-data.ts';
+import { detachSession, renewSessionId, saveNewSession, useBrowserSessionCookie } from '../sessions/session-middleware.ts';
 
 export interface SignInDeps {
   lifetime: Lifetime;
@@ -17,11 +28,15 @@ export interface SignInDeps {
   now: () => number;
 }
 
-/**
- * `credentialVersion` is the user's version as read before the password check; `lost` is the
- * error to answer with when a credential change won the race.
- */
-export async function startSession(req: Request, user: SessionUser, credentialVersion: number, deps: SignInDeps, lost: ErrorCode = 'invalid_credentials'): Promise<SessionAuth> {
+export interface StartOptions {
+  /** "Keep me signed in": a persistent cookie and SESSION_TTL; else a browser-session cookie and SESSION_SHORT_TTL. */
+  remember: boolean;
+  /** The error to answer with when a credential change won the race. */
+  lost?: ErrorCode;
+}
+
+/** `credentialVersion` is the user's version as read before the password check. */
+export async function startSession(req: Request, user: SessionUser, credentialVersion: number, deps: SignInDeps, { remember, lost = 'invalid_credentials' }: StartOptions): Promise<SessionAuth> {
   const { lifetime, activity, revoker, now } = deps;
   const previous = req.session?.auth;
   // Signing in again over a signed-in session ends that one (it may be someone else's).
@@ -33,17 +48,44 @@ export async function startSession(req: Request, user: SessionUser, credentialVe
     handle: newHandle(),
     createdAt: nowMs,
     lastSeenAt: nowMs,
-    absoluteExpiresAt: nowMs + lifetime.ttlMs,
+    absoluteExpiresAt: nowMs + absoluteLifetimeMs(lifetime, remember),
     ...requestContext(req),
+    authenticatedAt: nowMs,
+    remember,
   };
   req.session.auth = auth;
+  if (!remember) useBrowserSessionCookie(req.session);
   markNewSession(req.session, credentialVersion);
+  await save(req, lost);
+  activity.sessionCreated({ userId: user.id, handle: auth.handle }, auth.ip);
+  return auth;
+}
+
+/**
+ * The password was entered again: the same session (handle, creation, lifetime, cookie kind)
+ * continues under a new secret id with a fresh `authenticatedAt`, so a copy of the old cookie
+ * taken before is worth nothing. Throws 401 when the session ended, or the credential changed,
+ * since `credentialVersion` was read.
+ */
+export async function continueUnderNewId(req: Request, credentialVersion: number, deps: Pick<SignInDeps, 'now'>): Promise<SessionAuth> {
+  const { auth: current, cookie: _cookie, ...rest } = req.session;
+  if (!current) throw new AppError('unauthenticated');
+  const fromHash = hashSessionId(req.sessionID);
+  const nowMs = deps.now();
+  const auth: SessionAuth = { ...current, lastSeenAt: nowMs, authenticatedAt: nowMs };
+  renewSessionId(req, auth.user.id);
+  Object.assign(req.session, rest, { auth });
+  if (!auth.remember) useBrowserSessionCookie(req.session);
+  markRotatedSession(req.session, { fromHash, credentialVersion });
+  await save(req, 'unauthenticated');
+  return auth;
+}
+
+async function save(req: Request, lost: ErrorCode): Promise<void> {
   try {
     await saveNewSession(req);
   } catch (err) {
     detachSession(req);
     throw err instanceof CredentialChangedError ? new AppError(lost) : err;
   }
-  activity.sessionCreated({ userId: user.id, handle: auth.handle }, auth.ip);
-  return auth;
 }

@@ -6,14 +6,16 @@ import type { SessionUser } from '../sessions/session-data.ts';
 
 const UNIQUE_VIOLATION = 'P2002';
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   name: string | null;
   role: 'user' | 'admin';
+  passwordHash: string;
+  credentialVersion: number;
 }
 
-export function toSessionUser(row: UserRow): SessionUser {
+export function toSessionUser(row: Pick<UserRow, 'id' | 'email' | 'name' | 'role'>): SessionUser {
   return { id: row.id, email: row.email, name: row.name, role: row.role };
 }
 

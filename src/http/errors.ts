@@ -8,6 +8,7 @@ export const ERRORS = {
   unauthenticated: { status: 401, message: 'You are not signed in.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  reauthentication_required: { status: 403, message: 'Enter your password again to do this: POST it to /api/auth/reauthenticate, then retry.' },
   challenge_required: { status: 403, message: 'Solve the proof-of-work challenge and send its payload as `altcha`.' },
   csrf_failed: { status: 403, message: 'This form has expired or was not sent from this site. Reload the page and try again.' },
   cross_site_request: { status: 403, message: 'This request came from another site, so it was refused. Go to this site itself and try again there.' },

@@ -19,6 +19,7 @@ export class Metrics {
   readonly sessionsCreated = new Counter({ name: 'sessions_created_total', help: 'Sessions created (sign-ins)', registers: [this.registry] });
   readonly sessionsRevoked = new Counter({ name: 'sessions_revoked_total', help: 'Sessions revoked', registers: [this.registry] });
   readonly sessionsExpired = new Counter({ name: 'sessions_expired_total', help: 'Sessions found expired', registers: [this.registry] });
+  readonly newDeviceSignIns = new Counter({ name: 'new_device_sign_ins_total', help: 'Sign-ins from a device or network the account had not signed in from', registers: [this.registry] });
   readonly loginFailures = new Counter({ name: 'login_failures_total', help: 'Failed logins', registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'rate_limit_rejections_total', help: 'Requests rejected by a rate limit or account lock', registers: [this.registry] });
 

@@ -34,7 +34,7 @@ export interface Sessions {
 }
 
 export function createSessions(config: Config, redis: RedisFallback, db: Db, activity: Activity, logger: Logger, now: () => number, hooks?: SessionHooks): Sessions {
-  const lifetime = lifetimeFrom(config.sessionTtlSeconds, config.sessionIdleTimeoutSeconds);
+  const lifetime = lifetimeFrom(config.sessionTtlSeconds, config.sessionIdleTimeoutSeconds, config.sessionShortTtlSeconds);
   const cache = new SessionCache(redis.client, config.redisKeyPrefix);
   const records = new SessionRecords(db);
   const revocations = new RevocationRecords(db, config.redisKeyPrefix);

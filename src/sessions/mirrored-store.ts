@@ -8,7 +8,8 @@
 //                      up with the revocation outbox — sessions are read from PostgreSQL instead.
 //   write   set():     a new session's row first (the truth, inserted only while the credential
 //                      its sign-in checked is current), then Redis (entry + index + counters, one
-//                      script call); a changed session: Redis, then its row (update only).
+//                      script call); a changed session: Redis, then its row (update only); a
+//                      session re-authenticated under a new id: session-revoker.ts rotate().
 //           touch():   at most once per touch interval: the Redis entry is rewritten with the new
 //                      `lastSeenAt` and TTL; the row follows through the write-behind queue.
 //   revoke  destroy(): see session-revoker.ts.
@@ -22,7 +23,7 @@ import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { RevocationOutbox } from './revocation-outbox.ts';
 import type { PutMode, PutResult, SessionCache } from './session-cache.ts';
-import { CredentialChangedError, expiresAt, hashSessionId, isExpired, isTouchDue, newSessionCredential, type Lifetime, type SessionAuth } from './session-data.ts';
+import { CredentialChangedError, expiresAt, hashSessionId, isExpired, isTouchDue, newSessionCredential, rotatedSession, type Lifetime, type SessionAuth } from './session-data.ts';
 import { bucketOfUser, locateSessionId, type SessionLocator } from './session-keys.ts';
 import type { SessionRecords, SessionRow } from './session-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
@@ -192,6 +193,14 @@ export class MirroredSessionStore extends RedisStore {
     if (locateSessionId(sid)?.bucket !== bucketOfUser(auth.user.id)) throw new Error("a session id that does not carry its user's bucket");
     const hash = hashSessionId(sid);
     const expiry = expiresAt(auth, this.deps.lifetime);
+    const rotation = rotatedSession(sess);
+    if (rotation) {
+      const change = { ...rotation, toHash: hash, data: sess, lastSeenAt: auth.lastSeenAt, expiresAt: expiry };
+      const moved = await this.deps.revoker.rotate(change, () => this.redis('session write', () => this.putAuthenticated(hash, sess, auth, 'write')));
+      // Ended meanwhile: by a revocation before the move, or of the new id (by handle) after it.
+      if (!moved || moved.written === 'blocked') throw new CredentialChangedError();
+      return;
+    }
     const credentialVersion = newSessionCredential(sess);
     if (credentialVersion !== undefined) {
       // The row first: a session exists once PostgreSQL has it. If Redis is away, the first

@@ -5,6 +5,7 @@
 // comes back from an older snapshot, or a replica promoted before it had them, gets them all
 // again (revocation-outbox.ts).
 import { randomBytes } from 'node:crypto';
+import type { SessionData } from 'express-session';
 import { Prisma, type Db } from '../db.ts';
 import { retryOnDeadlock } from '../db-retry.ts';
 import type { BucketWrite } from './session-cache.ts';
@@ -94,6 +95,40 @@ export class RevocationRecords {
     if (hashes.length === 0) return { removed: [], pending: [] };
     const where = Prisma.sql`"idHash" = ANY(${hashes}::text[])`;
     return retryOnDeadlock(async () => split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, knownUserId ? { hashes, userId: knownUserId } : null))));
+  }
+
+  /**
+   * One session, by its public handle (of `userId`'s sessions only, when given), and `alsoHashes`
+   * of the same owner whose row may already be gone. By handle in the statement itself, not by
+   * a hash read before: a session that moved to a new id meanwhile (re-authentication) is still
+   * the one that ends.
+   */
+  async revokeHandle(handle: string, userId: string | null, alsoHashes: string[] = []): Promise<Revoked> {
+    const where = userId === null ? Prisma.sql`handle = ${handle}` : Prisma.sql`handle = ${handle} AND "userId" = ${userId}::uuid`;
+    const alsoFor = userId !== null && alsoHashes.length > 0 ? { hashes: alsoHashes, userId } : null;
+    return retryOnDeadlock(async () => split(await this.db.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, alsoFor))));
+  }
+
+  /**
+   * Re-authentication: the session's row moves from `change.fromHash` to `toHash` (same handle,
+   * new data) and the old id is revoked, in one statement — only while the row exists and the
+   * user's credential is still the version the password check saw. Returns the old id's pending
+   * revocation, or null when the session had ended (or the credential changed) meanwhile.
+   */
+  async rotate(change: { fromHash: string; toHash: string; credentialVersion: number; data: SessionData; lastSeenAt: number; expiresAt: number }): Promise<PendingRevocation | null> {
+    const rows = await retryOnDeadlock(() => this.db.$queryRaw<PendingRevocation[]>`
+      WITH moved AS (
+        UPDATE "Session" s SET "idHash" = ${change.toHash}, data = ${JSON.stringify(change.data)}::jsonb,
+               "lastSeenAt" = ${new Date(change.lastSeenAt)}, "expiresAt" = ${new Date(change.expiresAt)}
+        FROM "User" u
+        WHERE s."idHash" = ${change.fromHash} AND u.id = s."userId" AND u."credentialVersion" = ${change.credentialVersion}
+        RETURNING s."userId", s."expiresAt"),
+      queued AS (
+        INSERT INTO "RevocationOutbox" ("keyPrefix", "idHash", "userId", "keepUntil")
+        SELECT ${this.keyPrefix}, ${change.fromHash}, "userId", "expiresAt" + make_interval(secs => ${ROW_EXPIRY_LAG_MS / 1000}) FROM moved
+        RETURNING id, "idHash", "userId")
+      SELECT id::text AS id, "idHash" AS hash, "userId"::text AS "userId" FROM queued`);
+    return rows[0] ?? null;
   }
 
   /**

@@ -41,13 +41,14 @@ export class SessionActions {
    */
   async revoke(req: Request, handle: string): Promise<boolean> {
     const { db, sessions } = this.deps;
-    const userId = signedIn(req).user.id;
-    const row = HANDLE_PATTERN.test(handle) ? await sessions.records.findByHandle(userId, handle) : null;
-    if (!row) throw new AppError('not_found', 'No such session.');
+    const auth = signedIn(req);
+    const own = handle === auth.handle;
     const ownHash = currentSessionHash(req);
-    const removed = await sessions.revoker.revokeHashes([row.idHash], userId);
-    await recordEvents(db, revocationEvents(requestContext(req), removed, ownHash));
-    if (row.idHash !== ownHash) return false;
+    // By handle in the revoking statement itself (a session re-authenticated meanwhile still ends).
+    const removed = HANDLE_PATTERN.test(handle) ? await sessions.revoker.revokeHandle(handle, auth.user.id, own && ownHash ? [ownHash] : []) : null;
+    if (!removed) throw new AppError('not_found', 'No such session.');
+    await recordEvents(db, revocationEvents(requestContext(req), [removed], own ? ownHash : null));
+    if (!own) return false;
     detachSession(req);
     return true;
   }

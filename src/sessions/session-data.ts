@@ -20,6 +20,19 @@ export interface SessionAuth {
   absoluteExpiresAt: number;
   ip: string | null;
   userAgent: string | null;
+  /** When the password was last entered in this session (sign-in, re-authentication, password change). */
+  authenticatedAt: number;
+  /** "Keep me signed in": a persistent cookie and the full SESSION_TTL; else a browser-session cookie and SESSION_SHORT_TTL. */
+  remember: boolean;
+}
+
+/**
+ * Sessions stored before `authenticatedAt` and `remember` existed: their password was entered
+ * when they were created (every later entry of it made a new session), and they were remembered.
+ */
+export function withAuthDefaults(auth: SessionAuth): SessionAuth {
+  if (typeof auth.authenticatedAt === 'number' && typeof auth.remember === 'boolean') return auth;
+  return { ...auth, authenticatedAt: typeof auth.authenticatedAt === 'number' ? auth.authenticatedAt : auth.createdAt, remember: auth.remember ?? true };
 }
 
 declare module 'express-session' {
@@ -44,6 +57,26 @@ export function newSessionCredential(session: object): number | undefined {
   return (session as Record<symbol, number | undefined>)[NEW_SESSION];
 }
 
+/**
+ * Marks a session object as the continuation of the stored session `fromHash` under a new id
+ * (re-authentication): the store moves its row to the new id and revokes the old one, but only
+ * while the user's credential is still the version the password check saw.
+ */
+const ROTATED_SESSION = Symbol('rotated session');
+
+export interface Rotation {
+  fromHash: string;
+  credentialVersion: number;
+}
+
+export function markRotatedSession(session: object, rotation: Rotation): void {
+  (session as Record<symbol, Rotation>)[ROTATED_SESSION] = rotation;
+}
+
+export function rotatedSession(session: object): Rotation | undefined {
+  return (session as Record<symbol, Rotation | undefined>)[ROTATED_SESSION];
+}
+
 /** A sign-in lost the race against a credential change: its session was not stored. */
 export class CredentialChangedError extends Error {
   override name = 'CredentialChangedError';
@@ -54,6 +87,8 @@ export class CredentialChangedError extends Error {
 
 export interface Lifetime {
   ttlMs: number;
+  /** The absolute lifetime of a session that is not remembered (≤ ttlMs). */
+  shortTtlMs: number;
   idleMs: number;
   /** How stale `lastSeenAt` may get before a request writes it again (Redis and PostgreSQL). */
   touchIntervalMs: number;
@@ -73,10 +108,15 @@ export const ROW_EXPIRY_LAG_MS = 65_000;
  * write per request; once a minute is precise enough for a day-long idle timeout. Short idle
  * timeouts (tests, strict deployments) get a tenth of the timeout so expiry stays accurate.
  */
-export function lifetimeFrom(ttlSeconds: number, idleSeconds: number): Lifetime {
+export function lifetimeFrom(ttlSeconds: number, idleSeconds: number, shortTtlSeconds = ttlSeconds): Lifetime {
   const idleMs = idleSeconds * 1000;
   const touchIntervalMs = Math.max(MIN_TOUCH_INTERVAL_MS, Math.min(MAX_TOUCH_INTERVAL_MS, Math.floor(idleMs / 10)));
-  return { ttlMs: ttlSeconds * 1000, idleMs, touchIntervalMs };
+  return { ttlMs: ttlSeconds * 1000, shortTtlMs: Math.min(shortTtlSeconds, ttlSeconds) * 1000, idleMs, touchIntervalMs };
+}
+
+/** The absolute lifetime of a session signed in now, remembered or not. */
+export function absoluteLifetimeMs(lifetime: Lifetime, remember: boolean): number {
+  return remember ? lifetime.ttlMs : lifetime.shortTtlMs;
 }
 
 export function expiresAt(auth: SessionAuth, lifetime: Lifetime): number {

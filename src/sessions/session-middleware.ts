@@ -54,6 +54,16 @@ export function signedIn(req: Request): SessionAuth {
   return auth;
 }
 
+/** What routes need of the recent-password gate (SPEC §4a; auth/recent-password.ts is the one). */
+export interface PasswordGate {
+  /** REAUTH_MAX_AGE_SECONDS, in ms. */
+  readonly maxAgeMs: number;
+  /** Middleware: 403 `reauthentication_required` unless the password was entered recently. */
+  requireRecentPassword: RequestHandler;
+  /** The same check, for a route that gates only some requests. */
+  assert(req: Request): void;
+}
+
 export function currentSessionHash(req: Request): string | null {
   return req.session?.auth ? hashSessionId(req.sessionID) : null;
 }
@@ -78,6 +88,15 @@ export function renewSessionId(req: Request, userId: string): void {
   } finally {
     signingIn.delete(req);
   }
+}
+
+/**
+ * "Keep me signed in" unticked: a browser-session cookie (no Expires, no Max-Age), also when
+ * express-session sets it again later (it resets the expiry from `originalMaxAge`).
+ */
+export function useBrowserSessionCookie(session: Request['session']): void {
+  session.cookie.maxAge = null as unknown as number;
+  session.cookie.originalMaxAge = null;
 }
 
 /**

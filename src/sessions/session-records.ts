@@ -2,7 +2,7 @@
 import type { SessionData } from 'express-session';
 import type { Prisma, Db } from '../db.ts';
 import { describeDevice } from './device.ts';
-import type { SessionAuth } from './session-data.ts';
+import { withAuthDefaults, type SessionAuth } from './session-data.ts';
 
 export interface SessionRow {
   idHash: string;
@@ -28,6 +28,12 @@ export interface LastSeenUpdate {
 }
 
 const asJson = (data: SessionData) => data as unknown as Prisma.InputJsonValue;
+
+/** A row's `data` as a session (rows written by older builds get today's auth fields). */
+function asSessionData(json: Prisma.JsonValue): SessionData {
+  const data = json as unknown as SessionData;
+  return data.auth ? { ...data, auth: withAuthDefaults(data.auth) } : data;
+}
 
 export class SessionRecords {
   constructor(private readonly db: Db) {}
@@ -59,16 +65,12 @@ export class SessionRecords {
 
   async findLive(hash: string, now: Date): Promise<SessionRow | null> {
     const row = await this.db.session.findFirst({ where: { idHash: hash, expiresAt: { gt: now } } });
-    return row && { ...row, data: row.data as unknown as SessionData };
+    return row && { ...row, data: asSessionData(row.data) };
   }
 
   async findLiveForUser(userId: string, now: Date): Promise<SessionRow[]> {
     const rows = await this.db.session.findMany({ where: { userId, expiresAt: { gt: now } } });
-    return rows.map((row) => ({ ...row, data: row.data as unknown as SessionData }));
-  }
-
-  async findByHandle(userId: string, handle: string): Promise<RemovedRow | null> {
-    return this.db.session.findFirst({ where: { userId, handle }, select: { idHash: true, userId: true, handle: true } });
+    return rows.map((row) => ({ ...row, data: asSessionData(row.data) }));
   }
 
   /**

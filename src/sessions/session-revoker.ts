@@ -47,6 +47,33 @@ export class SessionRevoker {
   }
 
   /**
+   * Revokes one session by its public handle (only among `userId`'s, when given); returns its
+   * row, or null when there was none. `alsoHashes` (of `userId`) lose their Redis entries even
+   * if their row went already (the caller's own id, in a sign-out racing another revocation).
+   */
+  async revokeHandle(handle: string, userId: string | null, alsoHashes: string[] = []): Promise<RemovedRow | null> {
+    const { removed, pending } = await this.revocations.revokeHandle(handle, userId, alsoHashes);
+    await this.apply(pending);
+    return this.ended(removed, [...pending.map((entry) => entry.hash)], 'revoked')[0] ?? null;
+  }
+
+  /**
+   * Re-authentication: PostgreSQL moves the session to its new id and revokes the old one in
+   * one statement; then `writeNew` puts the new entry into Redis, and only then does the old
+   * entry go (a request in between finds one of them, never neither). Returns what `writeNew`
+   * answered, or null when the session had ended or the credential changed meanwhile: then
+   * nothing was written.
+   */
+  async rotate<T>(change: Parameters<RevocationRecords['rotate']>[0], writeNew: () => Promise<T>): Promise<{ written: T } | null> {
+    const pending = await this.revocations.rotate(change);
+    if (!pending) return null;
+    const written = await writeNew();
+    await this.apply([pending]);
+    this.lastSeen.forget(change.fromHash);
+    return { written };
+  }
+
+  /**
    * Revokes every session of a user (but `exceptHash`) and moves their credential version on
    * (with `change` in the same transaction), so no sign-in that checked the old credential can
    * store a session afterwards. The Redis index is swept too, for entries whose row was lost:

@@ -4,13 +4,15 @@
 // and the cookie's shared settings (max age, path, httpOnly, sameSite, secure — identical in
 // every session, so they come from the settings on read) were ~230 of ~460 bytes, and dropping
 // them moves an entry down two allocator size classes (see Performance in the README).
-//   ["s2", cookieExpiresMs|null, [userId, email, name, role], handle, createdAt, lastSeenAt,
-//    absoluteExpiresAt, ip, userAgent, {other session fields}?]
+//   ["s3", cookieExpiresMs|null, [userId, email, name, role], handle, createdAt, lastSeenAt,
+//    absoluteExpiresAt, ip, userAgent, authenticatedAt, remember (1|0), {other session fields}?]
+// A null cookie expiry is a browser-session cookie ("keep me signed in" unticked).
 // Anything else (auth data with fields this layout does not know; anonymous sessions are
 // never stored) is JSON as express-session has it, minus the shared cookie settings.
-// Values in the older forms still parse ("s1" had a `verifiedAt` after `userAgent`).
+// Values in the older forms still parse: "s2" had neither `authenticatedAt` nor `remember`
+// (withAuthDefaults fills them), "s1" also had a `verifiedAt` after `userAgent`.
 import type { SessionData } from 'express-session';
-import type { SessionAuth } from './session-data.ts';
+import { withAuthDefaults, type SessionAuth } from './session-data.ts';
 import type { SessionCookieSettings } from './session-middleware.ts';
 
 export interface SessionSerializer {
@@ -18,12 +20,13 @@ export interface SessionSerializer {
   stringify(sess: SessionData): string;
 }
 
-const LAYOUT = 's2';
-const OLD_LAYOUT = 's1';
-const AUTH_FIELDS = ['user', 'handle', 'createdAt', 'lastSeenAt', 'absoluteExpiresAt', 'ip', 'userAgent'] as const;
+const LAYOUT = 's3';
+const LAYOUT_WITHOUT_REAUTH = 's2';
+const LAYOUT_WITH_VERIFIED_AT = 's1';
+const AUTH_FIELDS = ['user', 'handle', 'createdAt', 'lastSeenAt', 'absoluteExpiresAt', 'ip', 'userAgent', 'authenticatedAt', 'remember'] as const;
 const USER_FIELDS = ['id', 'email', 'name', 'role'] as const;
 
-type Positional = [typeof LAYOUT, number | null, [string, string, string | null, string], string, number, number, number, string | null, string | null, Record<string, unknown>?];
+type Positional = [typeof LAYOUT, number | null, [string, string, string | null, string], string, number, number, number, string | null, string | null, number, 0 | 1, Record<string, unknown>?];
 
 /** Only an auth object with exactly the known fields is written positionally: nothing is dropped. */
 function hasKnownShape(auth: SessionAuth): boolean {
@@ -41,7 +44,7 @@ function encode(sess: SessionData): string {
   const expires = expiryMs(cookie?.expires);
   if (auth && hasKnownShape(auth)) {
     const { user } = auth;
-    const value: Positional = [LAYOUT, expires, [user.id, user.email, user.name, user.role], auth.handle, auth.createdAt, auth.lastSeenAt, auth.absoluteExpiresAt, auth.ip, auth.userAgent];
+    const value: Positional = [LAYOUT, expires, [user.id, user.email, user.name, user.role], auth.handle, auth.createdAt, auth.lastSeenAt, auth.absoluteExpiresAt, auth.ip, auth.userAgent, auth.authenticatedAt, auth.remember ? 1 : 0];
     if (Object.keys(rest).length > 0) value.push(rest);
     return JSON.stringify(value);
   }
@@ -51,12 +54,17 @@ function encode(sess: SessionData): string {
 /** The stored session as far as the store knows it (the cookie as stored: maybe only its expiry). */
 export function decodeSession(raw: string): SessionData {
   const value = JSON.parse(raw) as unknown;
-  if (!Array.isArray(value)) return value as SessionData;
+  if (!Array.isArray(value)) {
+    const data = value as SessionData;
+    return data.auth ? { ...data, auth: withAuthDefaults(data.auth) } : data;
+  }
   const layout: unknown = value[0];
-  if (layout === OLD_LAYOUT) value.splice(9, 1);
+  if (layout === LAYOUT_WITH_VERIFIED_AT) value.splice(9, 1);
+  // An older entry: its password was entered when it was created, and it was remembered.
+  if (layout === LAYOUT_WITH_VERIFIED_AT || layout === LAYOUT_WITHOUT_REAUTH) value.splice(9, 0, value[4], 1);
   else if (layout !== LAYOUT) throw new Error(`unknown session layout ${String(layout)}`);
-  const [, expires, [id, email, name, role], handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, rest] = value as Positional;
-  const auth: SessionAuth = { user: { id, email, name, role: role as SessionAuth['user']['role'] }, handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent };
+  const [, expires, [id, email, name, role], handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, authenticatedAt, remember, rest] = value as Positional;
+  const auth: SessionAuth = { user: { id, email, name, role: role as SessionAuth['user']['role'] }, handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, authenticatedAt, remember: remember === 1 };
   return { ...rest, cookie: { expires: expires === null ? null : new Date(expires).toISOString() }, auth } as unknown as SessionData;
 }
 
@@ -66,8 +74,12 @@ export function createSessionSerializer(cookie: SessionCookieSettings): SessionS
     stringify: encode,
     parse(raw) {
       const data = decodeSession(raw);
-      // A stored attribute (a value written in express-session's full form) wins.
-      data.cookie = { ...shared, expires: null, ...(data.cookie as object | undefined) } as SessionData['cookie'];
+      // A stored attribute (a value written in express-session's full form) wins. A cookie
+      // stored without an expiry is a browser-session cookie: without a max age too, or
+      // express-session would give it one again the next time it sets the cookie.
+      const stored = (data.cookie ?? {}) as { expires?: unknown };
+      const maxAge = stored.expires == null ? { originalMaxAge: null } : {};
+      data.cookie = { ...shared, expires: null, ...maxAge, ...(data.cookie as object | undefined) } as SessionData['cookie'];
       return data;
     },
   };

@@ -24,6 +24,7 @@ const LABELS = { email: 'Email', password: 'Password', name: 'Name' };
 
 export function createAuthPages(deps: AuthPageDeps): Router {
   const { limits, loginProtection, isProduction, verifyCsrf } = deps;
+  const { lifetime } = deps.sessions;
   const actions = new AuthActions(deps);
   const router = Router();
 
@@ -35,13 +36,15 @@ export function createAuthPages(deps: AuthPageDeps): Router {
     const next = safeNextPath(req.query.next);
     if (req.session?.auth) return res.redirect(303, next);
     const notice = SIGNED_OUT_NOTICES[String(req.query.signed_out)] ?? '';
-    renderPage(res, 'login', { title: 'Sign in', email: '', next, notice, errors: NO_FORM_ERRORS, challenge: false });
+    renderPage(res, 'login', { title: 'Sign in', email: '', next, notice, remember: false, lifetime, errors: NO_FORM_ERRORS, challenge: false });
   });
 
   router.post('/login', formBody, limits.ipLimiter, verifyCsrf, async function login(req, res) {
     const next = safeNextPath(req.body?.next);
+    // A ticked checkbox is sent (with any value); an unticked one is not sent at all.
+    const remember = typeof req.body?.remember === 'string';
     try {
-      await actions.login(req, req.body);
+      await actions.login(req, { ...req.body, remember });
       return res.redirect(303, next);
     } catch (err) {
       // invalid_credentials keeps the API's one sentence for a wrong password, an unknown email
@@ -51,7 +54,7 @@ export function createAuthPages(deps: AuthPageDeps): Router {
       });
       const email = loginBody.shape.email.safeParse(req.body?.email);
       const challenge = email.success && (await loginProtection.challengeRequired(req, email.data));
-      renderForm(res, 'login', { title: 'Sign in', email: typedText(req.body?.email, MAX_EMAIL_LENGTH), next, notice: '', errors, challenge });
+      renderForm(res, 'login', { title: 'Sign in', email: typedText(req.body?.email, MAX_EMAIL_LENGTH), next, notice: '', remember, lifetime, errors, challenge });
     }
   });
 

@@ -20,10 +20,22 @@ export function safeNextPath(value: unknown): string {
   if (url.origin !== BASE) return DEFAULT_AFTER_LOGIN;
   const path = url.pathname + url.search + url.hash;
   // Never bounce back to the sign-in pages themselves.
-  return path === '/login' || path.startsWith('/login?') || path === '/register' ? DEFAULT_AFTER_LOGIN : path;
+  return AFTER_ITSELF.some((page) => path === page || path.startsWith(`${page}?`)) ? DEFAULT_AFTER_LOGIN : path;
+}
+
+const AFTER_ITSELF = ['/login', '/register', '/reauthenticate'];
+
+/** `?next=` with `path` (made safe), `/` kept readable. */
+function withNext(page: string, path: string): string {
+  return `${page}?next=${encodeURIComponent(safeNextPath(path)).replace(/%2F/g, '/')}`;
 }
 
 /** The sign-in page, asked to come back to `path` afterwards (`/` stays readable in the query). */
 export function loginUrl(path: string): string {
-  return `/login?next=${encodeURIComponent(safeNextPath(path)).replace(/%2F/g, '/')}`;
+  return withNext('/login', path);
+}
+
+/** The password form, asked to come back to `path` afterwards (where the person clicks again). */
+export function reauthenticateUrl(path: string): string {
+  return withNext('/reauthenticate', path);
 }

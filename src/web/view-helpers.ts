@@ -2,7 +2,7 @@
 // returns plain text, escaped by the template, except activityChart, which returns SVG that
 // chart.ts built with every text escaped.
 import { describeDevice, type Device } from '../sessions/device.ts';
-import type { SessionEventType } from '../sessions/session-history.ts';
+import type { EventFlag, SessionEventType } from '../sessions/session-history.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 
 const EVENT_LABELS: Record<SessionEventType, string> = {
@@ -15,6 +15,11 @@ const EVENT_LABELS: Record<SessionEventType, string> = {
   password_changed: 'Password changed',
   rate_limited: 'Sign-in blocked (too many attempts)',
   role_changed: 'Role changed',
+  reauthenticated: 'Password confirmed',
+};
+
+const FLAGGED_LABELS: Record<EventFlag, string> = {
+  new_device: 'Signed in from a new device',
 };
 
 /** `2026-11-28 10:46 UTC`: the same for everyone, whatever the server's time zone. */
@@ -35,6 +40,14 @@ function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** `7 days`, `12 hours`, `90 minutes`: in the largest unit that says it exactly (settings are whole seconds). */
+function formatDuration(ms: number): string {
+  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute']];
+  const [size, name] = units.find(([unit]) => ms >= unit && ms % unit === 0) ?? [1000, 'second'];
+  const count = Math.round(ms / size);
+  return `${count} ${name}${count === 1 ? '' : 's'}`;
+}
+
 function formatPercent(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(1)} %`;
 }
@@ -50,8 +63,10 @@ function userAgentLabel(userAgent: string | null): string {
   return deviceLabel(describeDevice(userAgent));
 }
 
-function eventLabel(type: string): string {
-  return EVENT_LABELS[type as SessionEventType] ?? type;
+/** A history event's label: by its flag when it has one (a new-device sign-in), else by its type. */
+function eventLabel(event: { type: string; flags?: readonly EventFlag[] }): string {
+  const flag = event.flags?.[0];
+  return flag ? FLAGGED_LABELS[flag] : (EVENT_LABELS[event.type as SessionEventType] ?? event.type);
 }
 
 export interface ActivityAnalytics {
@@ -84,4 +99,4 @@ function adminSessionsUrl(params: Record<string, string | number | null | undefi
   return text ? `/admin/sessions?${text}` : '/admin/sessions';
 }
 
-export const viewHelpers = { formatTime, formatBytes, formatPercent, deviceLabel, userAgentLabel, eventLabel, activityChart, activitySeries: ACTIVITY_SERIES, adminSessionsUrl };
+export const viewHelpers = { formatTime, formatBytes, formatDuration, formatPercent, deviceLabel, userAgentLabel, eventLabel, activityChart, activitySeries: ACTIVITY_SERIES, adminSessionsUrl };

@@ -7,6 +7,7 @@ const LABELS = {
   expired: 'Session expired',
   login_failed: 'Failed sign-in',
   rate_limited: 'Rate-limited',
+  new_device: 'Sign-in from a new device',
 };
 
 const list = document.getElementById('live-events');
@@ -20,7 +21,7 @@ function show(event) {
   time.textContent = String(event.at).slice(11, 19);
   const what = document.createElement('strong');
   what.textContent = LABELS[event.type] ?? String(event.type);
-  const details = [event.userId ? `user ${event.userId}` : 'unknown user', event.sessionId ? `session ${event.sessionId}` : null, event.ip ? `from ${event.ip}` : null];
+  const details = [event.userId ? `user ${event.userId}` : 'unknown user', event.sessionId ? `session ${event.sessionId}` : null, event.device ? `on ${event.device}` : null, event.ip ? `from ${event.ip}` : null];
   item.append(time, ' ', what, ` ${details.filter(Boolean).join(', ')}`);
   list.prepend(item);
   while (list.children.length > MAX_SHOWN) list.lastElementChild.remove();
