@@ -185,6 +185,7 @@ describe('PostgreSQL cut', () => {
       ['login', () => request(t.app).post('/api/auth/login').send({ email: alice.email, password: PASSWORD })],
       ['register', () => request(t.app).post('/api/auth/register').send({ email: uniqueEmail(), password: PASSWORD })],
       ['revoke-others', () => alice.agent.post('/api/sessions/revoke-others')],
+      ['reauthenticate', () => alice.agent.post('/api/auth/reauthenticate').send({ password: PASSWORD })],
       ['logout', () => second.agent.post('/api/auth/logout')],
     ] as const) {
       const [res, ms] = await timed(send);

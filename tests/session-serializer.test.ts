@@ -10,7 +10,11 @@ const serializer = createSessionSerializer(settings);
 const auth = () => ({ user: { id: 'u1', email: 'a@example.test', name: null, role: 'user' as const }, handle: 'h'.repeat(22), createdAt: 1, lastSeenAt: 2, absoluteExpiresAt: 3, ip: null, userAgent: 'ua', authenticatedAt: 5, remember: false });
 /** What older layouts read as: the password entered at creation, remembered. */
 const olderAuth = () => ({ ...auth(), authenticatedAt: 1, remember: true });
-const cookie = () => new (Cookie as unknown as new (options: object) => Cookie)(settings);
+/**
+ * A new session's cookie, as express-session makes it — with its max age exactly the setting's:
+ * Cookie computes it from the expiry it just set, a millisecond short when the clock ticks between.
+ */
+const cookie = () => Object.assign(new (Cookie as unknown as new (options: object) => Cookie)(settings), { originalMaxAge: settings.maxAge });
 /** What express-session itself would store (JSON of the session object). */
 const asStoredByExpressSession = (sess: object) => JSON.parse(JSON.stringify(sess));
 
@@ -18,7 +22,7 @@ describe('session serializer', () => {
   it('writes a signed-in session as a short array and reads back exactly what express-session had', () => {
     const sess = { cookie: cookie(), auth: auth(), csrfToken: 'tok' } as unknown as SessionData;
     const raw = serializer.stringify(sess);
-    expect(JSON.parse(raw)).toEqual(['s3', (sess.cookie.expires as Date).getTime(), ['u1', 'a@example.test', null, 'user'], 'h'.repeat(22), 1, 2, 3, null, 'ua', 5, 0, { csrfToken: 'tok' }]);
+    expect(JSON.parse(raw)).toEqual(['s3', (sess.cookie.expires as Date).getTime(), ['u1', 'a@example.test', null, 'user'], 'h'.repeat(22), 1, 2, 3, null, 'ua', 4, 0, { csrfToken: 'tok' }]);
     expect(serializer.parse(raw)).toEqual(asStoredByExpressSession(sess));
     expect(raw.length).toBeLessThan(JSON.stringify(sess).length / 2 + 20);
     expect(decodeSession(raw).auth).toEqual(auth());

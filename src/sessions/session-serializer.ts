@@ -5,8 +5,9 @@
 // every session, so they come from the settings on read) were ~230 of ~460 bytes, and dropping
 // them moves an entry down two allocator size classes (see Performance in the README).
 //   ["s3", cookieExpiresMs|null, [userId, email, name, role], handle, createdAt, lastSeenAt,
-//    absoluteExpiresAt, ip, userAgent, authenticatedAt, remember (1|0), {other session fields}?]
-// A null cookie expiry is a browser-session cookie ("keep me signed in" unticked).
+//    absoluteExpiresAt, ip, userAgent, authenticatedAt − createdAt, remember (1|0), {other fields}?]
+// (`authenticatedAt` as an offset: 0 until the password is entered again, 12 bytes fewer than
+// a timestamp.) A null cookie expiry is a browser-session cookie ("keep me signed in" unticked).
 // Anything else (auth data with fields this layout does not know; anonymous sessions are
 // never stored) is JSON as express-session has it, minus the shared cookie settings.
 // Values in the older forms still parse: "s2" had neither `authenticatedAt` nor `remember`
@@ -44,7 +45,7 @@ function encode(sess: SessionData): string {
   const expires = expiryMs(cookie?.expires);
   if (auth && hasKnownShape(auth)) {
     const { user } = auth;
-    const value: Positional = [LAYOUT, expires, [user.id, user.email, user.name, user.role], auth.handle, auth.createdAt, auth.lastSeenAt, auth.absoluteExpiresAt, auth.ip, auth.userAgent, auth.authenticatedAt, auth.remember ? 1 : 0];
+    const value: Positional = [LAYOUT, expires, [user.id, user.email, user.name, user.role], auth.handle, auth.createdAt, auth.lastSeenAt, auth.absoluteExpiresAt, auth.ip, auth.userAgent, auth.authenticatedAt - auth.createdAt, auth.remember ? 1 : 0];
     if (Object.keys(rest).length > 0) value.push(rest);
     return JSON.stringify(value);
   }
@@ -61,10 +62,10 @@ export function decodeSession(raw: string): SessionData {
   const layout: unknown = value[0];
   if (layout === LAYOUT_WITH_VERIFIED_AT) value.splice(9, 1);
   // An older entry: its password was entered when it was created, and it was remembered.
-  if (layout === LAYOUT_WITH_VERIFIED_AT || layout === LAYOUT_WITHOUT_REAUTH) value.splice(9, 0, value[4], 1);
+  if (layout === LAYOUT_WITH_VERIFIED_AT || layout === LAYOUT_WITHOUT_REAUTH) value.splice(9, 0, 0, 1);
   else if (layout !== LAYOUT) throw new Error(`unknown session layout ${String(layout)}`);
-  const [, expires, [id, email, name, role], handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, authenticatedAt, remember, rest] = value as Positional;
-  const auth: SessionAuth = { user: { id, email, name, role: role as SessionAuth['user']['role'] }, handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, authenticatedAt, remember: remember === 1 };
+  const [, expires, [id, email, name, role], handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, authenticatedAfter, remember, rest] = value as Positional;
+  const auth: SessionAuth = { user: { id, email, name, role: role as SessionAuth['user']['role'] }, handle, createdAt, lastSeenAt, absoluteExpiresAt, ip, userAgent, authenticatedAt: createdAt + authenticatedAfter, remember: remember === 1 };
   return { ...rest, cookie: { expires: expires === null ? null : new Date(expires).toISOString() }, auth } as unknown as SessionData;
 }
 
