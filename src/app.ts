@@ -7,6 +7,7 @@
 //   → 404 → the one error handler (JSON, or an HTML page for browsers).
 import express, { type Express } from 'express';
 import { createAdminRouter } from './admin/admin-routes.ts';
+import { endEventStreams } from './admin/event-stream.ts';
 import { Activity } from './analytics/activity.ts';
 import { HourlyCounters } from './analytics/hourly-counters.ts';
 import { LiveEvents } from './analytics/live-events.ts';
@@ -53,6 +54,12 @@ export interface App {
   sessions: Sessions;
   activity: Activity;
   limits: RateLimiting;
+  /**
+   * Ends the open admin event streams (GET /admin/events) with a last event telling the browser
+   * to reconnect, and answers any opened later the same way: shutdown calls it first, since a
+   * stream never finishes by itself and would hold the drain for its whole grace period.
+   */
+  endStreams: () => void;
   /** Stops background work and closes connections the app opened itself. */
   close: () => Promise<void>;
 }
@@ -118,6 +125,7 @@ export function createApp(deps: AppDeps): App {
     sessions,
     activity,
     limits,
+    endStreams: () => endEventStreams(activity.live),
     close: async () => {
       await sessions.maintenance.stop();
       await activity.live.close();

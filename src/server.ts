@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, maskUrl, type Config } from './config.ts';
 import type { RedisSettings } from './redis-settings.ts';
 import { createDb } from './db.ts';
 import { loadEnvFile } from './env-file.ts';
+import { installClientErrorHandler } from './http/client-errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createRedisClient, RedisCredentialsError, startRedis, type RedisClient } from './redis.ts';
 
@@ -84,10 +85,14 @@ const server = built.app.listen({ port: config.port, host: config.host }, (err?:
   const { address, port } = server.address() as AddressInfo;
   logger.info({ address, port }, 'listening');
 });
+installClientErrorHandler(server, logger);
 
 async function shutdown(signal: string): Promise<void> {
   if (!accepting) return;
   accepting = false;
+  // An open admin event stream never finishes by itself: end them now, or the drain below
+  // waits the whole grace period for them.
+  built.endStreams();
   // close() stops accepting (before the line below, so the line means it) and ends idle
   // keep-alive connections once; a connection whose request finishes later would otherwise stay
   // open until the client's keep-alive timeout, hence the sweep.

@@ -1,8 +1,11 @@
 // The admin dashboard's HTML: the SVG chart function, the template with a sample view (the
 // admin router's contract), and the page as an admin's browser gets it.
+import { readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeXml, lineChartSvg, niceStep } from '../src/web/chart.ts';
+import { viewHelpers } from '../src/web/view-helpers.ts';
 import { csrfTokenOf, getPage, signInWithForm, submitForm } from './helpers/pages.ts';
 import { buildTestApp, PASSWORD, registerUser, type TestApp } from './helpers/test-app.ts';
 
@@ -52,6 +55,105 @@ describe('lineChartSvg', () => {
   });
 });
 
+describe('formatRelativeTime (the table\'s times)', () => {
+  const now = Date.parse('2026-12-02T10:46:00.000Z');
+  const at = (offsetMs: number) => new Date(now + offsetMs).toISOString();
+  const MIN = 60_000;
+
+  it('says how long ago or how long from now in whole minutes, hours or days, rounded down', () => {
+    expect(viewHelpers.formatRelativeTime(at(-3 * MIN - 59_000), now)).toBe('3 min ago');
+    expect(viewHelpers.formatRelativeTime(at(-59 * MIN), now)).toBe('59 min ago');
+    expect(viewHelpers.formatRelativeTime(at(-60 * MIN), now)).toBe('1 h ago');
+    expect(viewHelpers.formatRelativeTime(at(-25 * 60 * MIN), now)).toBe('1 d ago');
+    expect(viewHelpers.formatRelativeTime(at(7 * 24 * 60 * MIN - 1), now)).toBe('in 6 d');
+    expect(viewHelpers.formatRelativeTime(at(90 * MIN), now)).toBe('in 1 h');
+  });
+
+  it('under a minute is "just now" or "in < 1 min"; nothing or a broken date is a dash', () => {
+    expect(viewHelpers.formatRelativeTime(at(0), now)).toBe('just now');
+    expect(viewHelpers.formatRelativeTime(at(-59_999), now)).toBe('just now');
+    expect(viewHelpers.formatRelativeTime(at(30_000), now)).toBe('in < 1 min');
+    expect(viewHelpers.formatRelativeTime(null, now)).toBe('—');
+    expect(viewHelpers.formatRelativeTime('not a date', now)).toBe('—');
+  });
+});
+
+/** Just enough DOM for admin-live.js; setting innerHTML throws, so only text can get in. */
+class FakeElement {
+  parent: FakeElement | null = null;
+  readonly children: Array<FakeElement | string> = [];
+  className = '';
+  title = '';
+  dateTime = '';
+  private ownText = '';
+  constructor(readonly tagName: string) {}
+  set innerHTML(_html: string) {
+    throw new Error('admin-live.js set innerHTML');
+  }
+  set textContent(text: string) {
+    this.ownText = text;
+  }
+  get textContent(): string {
+    return this.ownText + this.children.map((child) => (typeof child === 'string' ? child : child.textContent)).join('');
+  }
+  append(...nodes: Array<FakeElement | string>) {
+    for (const node of nodes) this.adopt(node, 'end');
+  }
+  prepend(node: FakeElement) {
+    this.adopt(node, 'start');
+  }
+  get lastElementChild() {
+    return this.children.at(-1) as FakeElement | undefined;
+  }
+  remove() {
+    this.parent?.children.splice(this.parent.children.indexOf(this), 1);
+  }
+  private adopt(node: FakeElement | string, where: 'start' | 'end') {
+    if (typeof node !== 'string') node.parent = this;
+    if (where === 'start') this.children.unshift(node);
+    else this.children.push(node);
+  }
+}
+
+/** Runs the real admin-live.js against the fake DOM; `push(event)` delivers one SSE message. */
+function runLivePanel() {
+  const list = new FakeElement('ol');
+  const status = new FakeElement('p');
+  const listeners: Record<string, (message: { data: string }) => void> = {};
+  class FakeEventSource {
+    constructor(readonly url: string) {}
+    addEventListener(type: string, listener: (message: { data: string }) => void) {
+      listeners[type] = listener;
+    }
+  }
+  const document = { getElementById: (id: string) => ({ 'live-events': list, 'live-status': status })[id] ?? null, createElement: (tag: string) => new FakeElement(tag) };
+  runInNewContext(readFileSync(new URL('../src/web/public/admin-live.js', import.meta.url), 'utf8'), { document, window: { EventSource: FakeEventSource }, EventSource: FakeEventSource });
+  return { list, push: (event: object) => listeners.session!({ data: JSON.stringify(event) }) };
+}
+
+describe('the live panel (admin-live.js)', () => {
+  const userId = '00000000-0000-4000-8000-000000000001';
+
+  it('names the account by its email, as text, with the user id on hover', () => {
+    const { list, push } = runLivePanel();
+    push({ type: 'created', at: '2026-12-02T10:46:05.000Z', userId, sessionId: 'A'.repeat(22), ip: '203.0.113.5', email: '<img src=x onerror=alert(1)>@example.test' });
+    const item = list.children[0] as FakeElement;
+    expect(item.textContent).toBe(`10:46:05 Session created <img src=x onerror=alert(1)>@example.test, session ${'A'.repeat(22)}, from 203.0.113.5`);
+    const user = item.children.find((child): child is FakeElement => typeof child !== 'string' && child.className === 'live-user')!;
+    expect(user.title).toBe(`user ${userId}`);
+  });
+
+  it('falls back to the user id, or "unknown account", when the event has no email; counts bulk revocations', () => {
+    const { list, push } = runLivePanel();
+    push({ type: 'revoked', at: '2026-12-02T10:46:05.000Z', userId, count: 3 });
+    push({ type: 'login_failed', at: '2026-12-02T10:46:06.000Z', userId: null, ip: '203.0.113.5' });
+    expect(list.children.map((child) => (child as FakeElement).textContent)).toEqual([
+      '10:46:06 Failed sign-in unknown account, from 203.0.113.5',
+      `10:46:05 Session revoked user ${userId}, 3 sessions`,
+    ]);
+  });
+});
+
 let t: TestApp;
 beforeAll(async () => {
   t = await buildTestApp();
@@ -74,8 +176,16 @@ function sampleView() {
         createdAt: '2026-11-28T10:00:00.000Z', lastSeenAt: '2026-11-28T10:30:00.000Z', expiresAt: '2026-11-29T10:30:00.000Z',
         ip: '203.0.113.9', userAgent: 'x', device: { type: 'desktop', browser: 'Firefox 120', os: 'Windows 10' },
       },
+      {
+        // The admin's own session (the router marks it by the session's handle).
+        id: 'BBBBBBBBBBBBBBBBBBBBBB', userId: '00000000-0000-4000-8000-000000000002', email: 'admin@example.test', current: true,
+        createdAt: '2026-11-28T10:31:00.000Z', lastSeenAt: '2026-11-28T10:32:00.000Z', expiresAt: '2026-12-05T10:31:00.000Z',
+        ip: '203.0.113.10', userAgent: 'x', device: { type: 'desktop', browser: 'Chrome 131', os: 'macOS' },
+      },
     ],
     nextCursor: 'MTc2NDMyNDAwMDAwMC5BQUFB',
+    /** The app's clock when the page was made: relative times count from it. */
+    now: Date.parse('2026-11-28T10:33:20.000Z'),
     filters: { email: 'evil"<script>@example.test', userId: '', limit: 50 },
     analytics: { hours: hoursEndingAt(Date.UTC(2026, 10, 28, 10)), series: { logins, loginFailures: zeros(), sessionsCreated: zeros(), sessionsRevoked: zeros(), rateLimited: zeros() } },
     csrfToken: 'sample-csrf-token',
@@ -92,7 +202,9 @@ describe('the admin/sessions template', () => {
     }
     expect(html).toMatch(/<svg class="chart"[\s\S]*class="series series-logins"[\s\S]*<\/svg>/);
     expect(html).toContain('<span class="swatch swatch-loginFailures" aria-hidden="true"></span>Failed sign-ins');
-    expect(html).toContain('<label for="filter-email">Email</label>');
+    expect(html).toContain('<label for="filter-email">Email, or how it starts</label>');
+    // A beginning ("bob") is not an address: type="email" would refuse it in the browser.
+    expect(html).toMatch(/<input id="filter-email" name="email" type="text" inputmode="email" /);
     expect(html).toContain('value="evil&quot;&lt;script&gt;@example.test"');
     expect(html).not.toContain('evil"<script>');
     expect(html).toContain('<option value="50" selected>50</option>');
@@ -103,6 +215,21 @@ describe('the admin/sessions template', () => {
     expect(html).toContain('<ol id="live-events" class="live"></ol>');
     expect(html).toContain('<script type="module" src="/static/admin-live.js"></script>');
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/);
+  });
+
+  it('shows times relative to the page\'s clock on one line, the exact UTC time on hover', async () => {
+    const html = await renderView('admin/sessions', sampleView());
+    expect(html).toContain('<td><time datetime="2026-11-28T10:00:00.000Z" title="2026-11-28 10:00 UTC">33 min ago</time></td>');
+    expect(html).toContain('<td><time datetime="2026-11-28T10:30:00.000Z" title="2026-11-28 10:30 UTC">3 min ago</time></td>');
+    expect(html).toContain('<td><time datetime="2026-11-29T10:30:00.000Z" title="2026-11-29 10:30 UTC">in 23 h</time></td>');
+    expect(html).toContain('<td><time datetime="2026-12-05T10:31:00.000Z" title="2026-12-05 10:31 UTC">in 6 d</time></td>');
+  });
+
+  it('marks the admin\'s own session "This device", and only that one', async () => {
+    const html = await renderView('admin/sessions', sampleView());
+    expect(html.match(/This device/g)).toHaveLength(1);
+    expect(html).toMatch(/<tr class="current">\s*<td><a href="[^"]+">admin@example.test<\/a><\/td>\s*<td>Chrome 131 on macOS \(desktop\) <strong class="badge">This device<\/strong><\/td>/);
+    expect(html).toContain('aria-label="Revoke the session of admin@example.test on Chrome 131 on macOS (desktop) (this device: signs you out)"');
   });
 
   it('says so when no session matches, and has no next link on the last page', async () => {
@@ -126,6 +253,35 @@ describe('GET /admin/sessions in a browser', () => {
     // The page's token is the session's: the account page's forms carry the same one.
     expect(csrfTokenOf(res.text)).toBe(csrfTokenOf((await getPage(agent, '/account')).text));
     expect((await request(t.app).get('/admin/sessions').set('Accept', 'application/json')).status).toBe(401);
+  });
+});
+
+describe('the dashboard\'s filter form and table', () => {
+  it('a blank field in the form means "any", while the JSON API refuses an empty email', async () => {
+    const { email, user } = await registerUser(t);
+    await t.db.user.update({ where: { id: user.id }, data: { role: 'admin' } });
+    const agent = await signInWithForm(t, email, PASSWORD);
+    // What the form sends when only "Per page" is set.
+    expect((await getPage(agent, '/admin/sessions?email=&userId=&limit=50')).status).toBe(200);
+    const api = await agent.get('/admin/sessions?email=').set('Accept', 'application/json');
+    expect(api.status).toBe(400);
+    expect(api.body.error.details).toEqual({ email: 'must not be empty' });
+  });
+
+  it('filters by the beginning of an address and marks the admin\'s own session "This device"', async () => {
+    const { email, user } = await registerUser(t);
+    await t.db.user.update({ where: { id: user.id }, data: { role: 'admin' } });
+    const agent = await signInWithForm(t, email, PASSWORD, 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0');
+    await signInWithForm(t, email, PASSWORD); // the same admin on another browser
+    const res = await getPage(agent, `/admin/sessions?email=${encodeURIComponent(email.slice(0, email.indexOf('@')))}`);
+    expect(res.status).toBe(200);
+    const rows = res.text.match(/<tr(?: class="current")?>\s*<td><a [\s\S]*?<\/tr>/g) ?? [];
+    expect(rows).toHaveLength(3); // registration's session, this browser, the other one
+    const current = rows.filter((row) => row.includes('This device'));
+    expect(current).toHaveLength(1);
+    expect(current[0]).toContain('<tr class="current">');
+    expect(current[0]).toContain('Firefox 120 on Linux');
+    expect(res.text).toMatch(/<time datetime="[^"]+" title="\d{4}-\d\d-\d\d \d\d:\d\d UTC">just now<\/time>/);
   });
 });
 

@@ -1,8 +1,10 @@
 // The admin router: who may use it, what it reports, revocation, live events, metrics, CLI.
 import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setRole } from '../src/admin/roles.ts';
+import type { LiveEvent } from '../src/analytics/live-events.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
@@ -126,7 +128,10 @@ describe('GET /admin/sessions', () => {
     [{ limit: 'ten' }, 'limit'],
     [{ cursor: 'not-a-cursor' }, 'cursor'],
     [{ userId: '../../etc' }, 'userId'],
-    [{ email: 'nope' }, 'email'],
+    [{ email: 'no pe' }, 'email'],
+    [{ email: '@example.test' }, 'email'],
+    [{ email: 'bob@exa_mple' }, 'email'],
+    [{ email: 'josé' }, 'email'],
   ])('answers 400 validation_failed for %o', async (query, field) => {
     const t = apps[0]!;
     const admin = await signedInAdmin(t);
@@ -134,6 +139,140 @@ describe('GET /admin/sessions', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_failed');
     expect(Object.keys(res.body.error.details)).toEqual([field]);
+  });
+
+  it('an empty or too long email filter is 400 with a message for `email`', async () => {
+    const admin = await signedInAdmin(await newApp());
+    const detail = async (email: string) => (await json(admin.agent.get('/admin/sessions').query({ email }))).body.error?.details;
+    expect(await detail('')).toEqual({ email: 'must not be empty' });
+    expect(await detail('   ')).toEqual({ email: 'must not be empty' });
+    expect(await detail('a'.repeat(255))).toEqual({ email: 'must be at most 254 characters' });
+  });
+});
+
+describe('GET /admin/sessions?email= (a whole address or its beginning)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await newApp();
+  });
+  /** A token no other test's email starts with, so each test sees only its own users. */
+  const token = () => `p${randomBytes(5).toString('hex')}`;
+  const emailsFor = async (agent: request.Agent, email: string) => {
+    const res = await json(agent.get('/admin/sessions').query({ email, limit: 500 }));
+    expect(res.status).toBe(200);
+    return (res.body.sessions as Array<{ email: string }>).map((s) => s.email).sort();
+  };
+
+  it('a beginning finds every address that starts with it, in any case; a whole address finds only itself', async () => {
+    const admin = await signedInAdmin(t);
+    const bob = token();
+    const [plain, dotted, longerDomain] = [`${bob}@example.test`, `${bob}.smith@example.test`, `${bob}@example.test.org`];
+    for (const email of [plain, dotted, longerDomain, `x${bob}@example.test`]) await registerUser(t, { email });
+
+    expect(await emailsFor(admin.agent, bob.toUpperCase())).toEqual([plain, longerDomain, dotted].sort());
+    expect(await emailsFor(admin.agent, `${bob}@example`)).toEqual([plain, longerDomain].sort());
+    expect(await emailsFor(admin.agent, `${bob}.`)).toEqual([dotted]);
+    expect(await emailsFor(admin.agent, plain.toUpperCase())).toEqual([plain]);
+    expect(await emailsFor(admin.agent, `${bob}-nobody`)).toEqual([]);
+  });
+
+  it('%, _ and \\ in the filter are matched as themselves, not as LIKE wildcards', async () => {
+    const admin = await signedInAdmin(t);
+    const p = token();
+    const [underscore, percent, backslash] = [`${p}_1@example.test`, `${p}%2@example.test`, `${p}\\3@example.test`];
+    for (const email of [underscore, percent, backslash, `${p}a1@example.test`, `${p}a%2@example.test`]) await registerUser(t, { email });
+
+    expect(await emailsFor(admin.agent, `${p}_`)).toEqual([underscore]);
+    expect(await emailsFor(admin.agent, `${p}%`)).toEqual([percent]);
+    expect(await emailsFor(admin.agent, `${p}\\`)).toEqual([backslash]);
+  });
+
+  it('a beginning is served from the pattern index, whatever the database collation', async () => {
+    // The statement Prisma sends for startsWith (`email::text LIKE $1`). With sequential scans
+    // priced out, the plan shows whether any index can serve the prefix: the unique index
+    // cannot (it orders by the collation, and only "C" itself is byte order).
+    const plan = await t.db.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      const rows = await tx.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>('EXPLAIN SELECT id FROM "User" WHERE email::text LIKE $1', 'bob%');
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('Index Scan using "User_email_idx" on "User"');
+    expect(plan).toContain(`Index Cond: (((email)::text ~>=~ 'bob'::text) AND ((email)::text ~<~ 'boc'::text))`);
+  });
+
+  it('marks the asking admin\'s own session `current`, and no other', async () => {
+    const admin = await signedInAdmin(t);
+    await loginAgent(t, admin.email); // the admin on another device
+    const own = (await admin.agent.get('/api/auth/me')).body.session.id as string;
+    const res = await json(admin.agent.get('/admin/sessions').query({ email: admin.email }));
+    expect(res.body.sessions).toHaveLength(2);
+    expect(res.body.sessions.map((s: { id: string; current: boolean }) => [s.id === own, s.current])).toEqual(expect.arrayContaining([[true, true], [false, false]]));
+  });
+});
+
+describe('live events name the account', () => {
+  async function liveEvents(t: TestApp) {
+    const events: LiveEvent[] = [];
+    const live = t.activity.live.subscribe((event) => events.push(event));
+    expect(await live.subscribed).toBe(true);
+    return { events, unsubscribe: live.unsubscribe };
+  }
+
+  it('a failed sign-in carries the account\'s email; one for an email with no account carries none', async () => {
+    const t = await newApp();
+    const { events, unsubscribe } = await liveEvents(t);
+    try {
+      const { email, user } = await registerUser(t);
+      await request(t.app).post('/api/auth/login').send({ email: email.toUpperCase(), password: 'wrong password' });
+      // Typed into the email field, this may be someone's password: it is not broadcast.
+      await request(t.app).post('/api/auth/login').send({ email: 'my-secret-password', password: 'wrong password' });
+      await waitFor(() => events.filter((e) => e.type === 'login_failed').length === 2, 5000);
+      expect(events.filter((e) => e.type === 'login_failed')).toEqual([
+        { type: 'login_failed', at: expect.any(String), userId: user.id, ip: expect.any(String), email },
+        { type: 'login_failed', at: expect.any(String), userId: null, ip: expect.any(String) },
+      ]);
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  it('session events carry the email their publisher passes, one per user for several sessions', async () => {
+    const t = await newApp();
+    const { events, unsubscribe } = await liveEvents(t);
+    try {
+      const userId = randomUUID();
+      const email = uniqueEmail('live');
+      t.activity.sessionCreated({ userId, handle: 'A'.repeat(22), email }, '203.0.113.5');
+      t.activity.newDeviceSignIn({ userId, handle: 'A'.repeat(22), email }, '203.0.113.5', 'Firefox on Linux');
+      t.activity.sessionsRevoked([{ userId, handle: 'A'.repeat(22), email }, { userId, handle: 'B'.repeat(22), email }]);
+      t.activity.sessionsExpired([{ userId, handle: 'C'.repeat(22) }]); // not known: no email key
+      await waitFor(() => events.filter((e) => e.userId === userId).length === 4, 5000);
+      expect(events.filter((e) => e.userId === userId)).toEqual([
+        { type: 'created', at: expect.any(String), userId, sessionId: 'A'.repeat(22), ip: '203.0.113.5', email },
+        { type: 'new_device', at: expect.any(String), userId, sessionId: 'A'.repeat(22), ip: '203.0.113.5', device: 'Firefox on Linux', email },
+        { type: 'revoked', at: expect.any(String), userId, count: 2, email },
+        { type: 'expired', at: expect.any(String), userId, sessionId: 'C'.repeat(22) },
+      ]);
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  it('real sign-ins and sign-outs name the account by its email: a sign-in, and a session signed out (its email read from the deleted row)', async () => {
+    const t = await newApp();
+    const { events, unsubscribe } = await liveEvents(t);
+    try {
+      const user = await registerUser(t);
+      const handle = (await user.agent.get('/api/auth/me')).body.session.id as string;
+      expect((await user.agent.post('/api/auth/logout')).status).toBe(204);
+      await waitFor(() => events.some((e) => e.userId === user.user.id && e.type === 'revoked'), 5000);
+      expect(events.filter((e) => e.userId === user.user.id)).toEqual([
+        expect.objectContaining({ type: 'created', sessionId: handle, email: user.email }),
+        expect.objectContaining({ type: 'revoked', sessionId: handle, email: user.email }),
+      ]);
+    } finally {
+      unsubscribe();
+    }
   });
 });
 

@@ -161,6 +161,16 @@ describe('POST /api/auth/logout-all', () => {
 });
 
 describe('POST /api/auth/password', () => {
+  it('refuses the current password as the new one: 400 on newPassword, nothing changed', async () => {
+    const { agent, cookie, user } = await registerUser(t);
+    const before = await t.db.user.findUniqueOrThrow({ where: { id: user.id } });
+    const res = await agent.post('/api/auth/password').send({ currentPassword: PASSWORD, newPassword: PASSWORD });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'validation_failed', details: { newPassword: 'must differ from the current password' } });
+    expect(await t.db.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ passwordHash: before.passwordHash, credentialVersion: before.credentialVersion });
+    expect((await request(t.app).get('/api/auth/me').set('Cookie', cookie)).status).toBe(200);
+  });
+
   it('changes the password, gives this session a new id and revokes every other session', async () => {
     const { agent, email, cookie, user } = await registerUser(t);
     const other = await loginAgent(t, email);

@@ -3,6 +3,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setRole } from '../src/admin/roles.ts';
+import { MAX_JSON_DEPTH } from '../src/http/json-body.ts';
 import { buildTestApp, PASSWORD, registerUser, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
@@ -30,6 +31,8 @@ interface Case {
   status: number;
   /** The error code, where the case is about one. */
   code?: string;
+  /** What the error message must say, where the case is about it. */
+  message?: RegExp;
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -37,6 +40,11 @@ const deep = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const register = (body: string, name: string, status = 400): Case => ({ name, as: 'anonymous', method: 'post', path: '/api/auth/register', body, status });
 const login = (body: string, name: string, status = 400): Case => ({ name, as: 'anonymous', method: 'post', path: '/api/auth/login', body, status });
+/** Valid JSON that is not an object: the body's shape is wrong (validation_failed), its syntax is not. */
+const notAnObject = (body: string, name: string): Case => ({ ...login(body, name), code: 'validation_failed', message: /^The request body must be a JSON object\.$/ });
+/** A login body whose ignored, unknown field `extra` holds `value`. */
+const withExtra = (value: string) => `{"email":"deep@y.co","password":"wrong password","extra":${value}}`;
+const tooDeep = { code: 'validation_failed', message: new RegExp(`nested too deeply: at most ${MAX_JSON_DEPTH} levels`) };
 /** A broken `%` escape in a route parameter, sent by someone allowed to reach the route, so the router decodes it. */
 const badEscape = (as: As, method: Case['method'], path: string): Case => ({ name: `a bad % escape in ${method.toUpperCase()} ${path}`, as, method, path, status: 400, code: 'invalid_parameter' });
 
@@ -69,8 +77,15 @@ const cases: Case[] = [
   login(json({ email: 'a@b.co', password: '' }), 'an empty password'),
   login(json({ email: 'a@b.co', password: 'p'.repeat(1025) }), 'an over-long password on login'),
   login(json({ email: { $gt: '' }, password: { $gt: '' } }), 'operator objects on login'),
-  login('"just a string"', 'a bare JSON string'),
-  login('[1,2,3]', 'a JSON array'),
+  notAnObject('"just a string"', 'a bare JSON string'),
+  notAnObject('[1,2,3]', 'a JSON array'),
+  notAnObject('[]', 'an empty JSON array'),
+  notAnObject('null', 'JSON null'),
+  notAnObject('42', 'a JSON number'),
+  notAnObject(deepArray(50_000), 'a 100 kB array nested 50,000 deep'),
+  { ...login(withExtra(deepArray(49_000)), 'an unknown field nested 49,000 deep (a 98 kB body)'), ...tooDeep },
+  { ...login(withExtra(deep(MAX_JSON_DEPTH)), `an unknown field one level past ${MAX_JSON_DEPTH}`), ...tooDeep },
+  login('['.repeat(100_000), 'an unclosed 100 kB [[[[…'),
   { name: 'a 10 kB user agent on login', as: 'anonymous', method: 'post', path: '/api/auth/login', body: json({ email: 'ua@y.co', password: 'wrong password' }), headers: { 'User-Agent': 'U'.repeat(10_000) }, status: 401 },
   { name: 'a garbage cookie', as: 'anonymous', method: 'get', path: '/api/auth/me', headers: { Cookie: 'sid=%%%garbage%%%' }, status: 401 },
   { name: 'a forged signature', as: 'anonymous', method: 'get', path: '/api/auth/me', headers: { Cookie: 'sid=s%3AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.forgedforgedforgedforgedforgedforgedforged' }, status: 401 },
@@ -127,6 +142,7 @@ describe('hostile input', () => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }));
     if (c.code) expect(res.body.error.code).toBe(c.code);
+    if (c.message) expect(res.body.error.message).toMatch(c.message);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await t.db.user.count({ where: { email: { in: emails } } })).toBe(0);
     expect(await activeSessions()).toBe(sessionsBefore);
@@ -150,5 +166,13 @@ describe('a bad % escape in a route parameter', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_parameter');
     expect(res.body.error.message).toMatch(/broken % escape/);
+  });
+});
+
+describe('nesting in an ignored field', () => {
+  it(`is accepted up to ${MAX_JSON_DEPTH} levels (the body itself is one), so a sign-in with it gets as far as the password check`, async () => {
+    const atLimit = '{"a":'.repeat(MAX_JSON_DEPTH - 2) + '[1]' + '}'.repeat(MAX_JSON_DEPTH - 2);
+    const res = await request(t.app).post('/api/auth/login').set('Content-Type', 'application/json').send(`{"email":"${user.email}","password":"wrong password","extra":${atLimit}}`);
+    expect([res.status, res.body.error.code]).toEqual([401, 'invalid_credentials']);
   });
 });

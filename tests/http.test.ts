@@ -63,10 +63,10 @@ describe('every response', () => {
     expect(css.headers.etag).toBeDefined();
   });
 
-  it('answers an unknown /api path with a JSON 404 naming the whole path', async () => {
+  it('answers an unknown /api path with a JSON 404 naming the method and the whole path, even when HTML is asked for', async () => {
     const res = await request(t.app).get('/api/nope').set('Accept', 'text/html');
     expectJsonError(res, 404, 'not_found');
-    expect(res.body.error.message).toBe('No route for GET /api/nope.');
+    expect(res.body.error.message).toBe('There is no GET /api/nope.');
   });
 });
 
@@ -89,11 +89,11 @@ describe('request bodies', () => {
     expectJsonError(res, 415, 'unsupported_media_type');
   });
 
-  it('rejects a JSON array or a bare string body with 400 validation_failed', async () => {
-    for (const body of ['[]', '"hello"', 'null']) {
+  it('rejects valid JSON that is not an object (an array, a string, null, a number) with 400 validation_failed saying it must be an object', async () => {
+    for (const body of ['[]', '"hello"', 'null', '42']) {
       const res = await request(t.app).post('/api/auth/login').set('Content-Type', 'application/json').send(body);
-      expect(res.status).toBe(400);
-      expect(['validation_failed', 'invalid_json']).toContain(res.body.error.code);
+      expectJsonError(res, 400, 'validation_failed');
+      expect([body, res.body.error.message]).toEqual([body, 'The request body must be a JSON object.']);
     }
   });
 
@@ -120,6 +120,22 @@ describe('unknown routes', () => {
   it('answer 404 not_found in JSON', async () => {
     expectJsonError(await request(t.app).get('/api/nothing/here'), 404, 'not_found');
     expectJsonError(await request(t.app).delete('/api/auth/me'), 404, 'not_found');
+  });
+
+  it('answer a browser with a 404 page that says the page does not exist and links home, naming no route', async () => {
+    const res = await request(t.app).get('/does-not-exist').set('Accept', 'text/html,application/xhtml+xml');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('<title>Page not found');
+    expect(res.text).toContain('<p>This page does not exist.</p>');
+    expect(res.text).toMatch(/<a href="\/">/);
+    expect(res.text).not.toMatch(/route|GET \/does-not-exist/i);
+  });
+
+  it('answer a program outside /api in JSON, naming what it asked for', async () => {
+    const res = await request(t.app).post('/does-not-exist');
+    expectJsonError(res, 404, 'not_found');
+    expect(res.body.error.message).toBe('There is no POST /does-not-exist.');
   });
 });
 

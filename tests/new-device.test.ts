@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setRole } from '../src/admin/roles.ts';
 import type { LiveEvent } from '../src/analytics/live-events.ts';
 import { deviceFamily, networkOf } from '../src/sessions/device.ts';
-import { recordSignIns } from '../src/sessions/session-history.ts';
+import { recordSignIns } from '../src/sessions/new-device-sign-ins.ts';
 import { viewHelpers } from '../src/web/view-helpers.ts';
 import { fileCleanups } from './helpers/cleanups.ts';
 import { csrfTokenOf, getPage, submitForm, type Agent } from './helpers/pages.ts';
@@ -188,7 +188,7 @@ describe('what operators see', () => {
     await waitFor(() => events.some((e) => e.type === 'new_device' && e.userId === userId));
     // Pub/sub keeps one publisher's order: had the known sign-in published one, it would be here by now.
     expect(events.filter((e) => e.type === 'new_device' && e.userId === userId)).toEqual([
-      { type: 'new_device', at: expect.any(String), userId, sessionId: login.sessionHandle, ip: '198.51.100.10', device: 'Chrome on Windows' },
+      { type: 'new_device', at: expect.any(String), userId, sessionId: login.sessionHandle, ip: '198.51.100.10', device: 'Chrome on Windows', email },
     ]);
   });
 });

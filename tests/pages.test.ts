@@ -314,14 +314,45 @@ describe('/account', () => {
     expect((await getPage(agent, '/login?signed_out=everywhere')).text).toContain('signed out on every device');
   });
 
-  it('the password form rejects a wrong current password with a message and changes nothing', async () => {
+  it('the password form rejects a wrong current password: back on /account (post/redirect/get), the message once, nothing changed', async () => {
     const { email } = await registerUser(t);
     const agent = await signInWithForm(t, email, PASSWORD);
     const res = await submitForm(agent, '/account', '/account/password', { currentPassword: 'not my password', newPassword: 'a brand new password' });
-    expect(res.status).toBe(400);
-    expect(res.text).toContain('Current password is incorrect');
-    expect(res.text).toContain('Signed in on 2 devices.');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/account?password=currentPassword.incorrect#password-heading');
+    const page = await getPage(agent, res.headers.location!.split('#')[0]!);
+    expect(page.status).toBe(200);
+    expect(page.text.match(/Current password is incorrect/g)).toHaveLength(1);
+    expect(page.text.match(/role="alert"/g)).toHaveLength(1);
+    expect(page.text).toContain('Signed in on 2 devices.');
     expect((await request(t.app).post('/api/auth/login').send({ email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it('the password form refuses the current password as the new one, next to the new-password field', async () => {
+    const { email } = await registerUser(t);
+    const agent = await signInWithForm(t, email, PASSWORD);
+    const res = await submitForm(agent, '/account', '/account/password', { currentPassword: PASSWORD, newPassword: PASSWORD });
+    expect(res.headers.location).toBe('/account?password=newPassword.same#password-heading');
+    expect((await getPage(agent, '/account?password=newPassword.same')).text).toContain('New password must differ from the current password');
+  });
+
+  it('shows only the known messages for the codes in ?password=, never text from the URL', async () => {
+    const { email } = await registerUser(t);
+    const agent = await signInWithForm(t, email, PASSWORD);
+    const page = await getPage(agent, `/account?password=${encodeURIComponent('currentPassword.<b>call us</b> newPassword.short locked')}`);
+    expect(page.text).not.toContain('call us');
+    expect(page.text).toContain('New password must be at least 8 characters');
+    expect(page.text).toContain('Too many wrong passwords');
+  });
+
+  it('a device signed out from here shows in the history as "… was signed out from this device"', async () => {
+    const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+    const chrome = await registerUser(t, { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' });
+    const handle = (await chrome.agent.get('/api/auth/me')).body.session.id as string;
+    const agent = await signInWithForm(t, chrome.email, PASSWORD, firefox);
+    expect((await submitForm(agent, '/account', `/account/sessions/${handle}/revoke`, {}, firefox)).status).toBe(303);
+    const page = (await getPage(agent, '/account')).text;
+    expect(page).toContain('<strong>Chrome 131 on Windows 10 (desktop) was signed out from this device</strong>');
   });
 
   it('the password form changes the password and signs out every other device', async () => {

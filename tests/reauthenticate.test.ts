@@ -16,7 +16,6 @@ import {
   reauthenticate,
   REAUTH_APP_ENV,
   REAUTH_ENV,
-  json,
   meOf,
   sessionState,
   solve,

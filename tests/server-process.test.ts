@@ -16,7 +16,7 @@ interface Run {
 }
 
 /** Longer than any start that should exit takes; a server still running then is killed (code null). */
-const RUN_LIMIT_MS = 20_000;
+const RUN_LIMIT_MS = 60_000;
 
 function runServer(env: Record<string, string>, onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
-import { buildTestApp, loginAgent, rawSessionId, registerUser, sessionKeyOf, type TestApp } from './helpers/test-app.ts';
+import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, sessionKeyOf, type TestApp } from './helpers/test-app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -115,5 +115,38 @@ describe('GET /api/sessions/history', () => {
     const times = res.body.events.map((e: { at: string }) => e.at);
     expect([...times].sort().reverse()).toEqual(times);
     expect(res.body.events[0]).toEqual({ type: 'logout', at: expect.any(String), ip: '127.0.0.1', userAgent: expect.any(String), sessionId: expect.stringMatching(/^[\w-]{22}$/) });
+  });
+
+  it('a device signed out from another names the device that ended and, separately, the one that did it', async () => {
+    const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+    const owner = await registerUser(t, { userAgent: firefox });
+    const other = await loginAgent(t, owner.email, PASSWORD, chrome);
+    const chromeHandle = (await other.agent.get('/api/auth/me')).body.session.id;
+    const firefoxHandle = (await owner.agent.get('/api/auth/me')).body.session.id;
+    expect((await owner.agent.delete(`/api/sessions/${chromeHandle}`).set('User-Agent', firefox)).status).toBe(204);
+    const [revoked] = (await owner.agent.get('/api/sessions/history')).body.events;
+    expect(revoked).toEqual({
+      type: 'revoked',
+      at: expect.any(String),
+      ip: '127.0.0.1',
+      userAgent: chrome,
+      sessionId: chromeHandle,
+      by: { sessionId: firefoxHandle, ip: '127.0.0.1', userAgent: firefox },
+    });
+  });
+
+  it('a session ended by an admin says so, without the admin\'s device', async () => {
+    const victim = await registerUser(t);
+    const admin = await registerUser(t);
+    await t.db.user.update({ where: { id: admin.user.id }, data: { role: 'admin' } });
+    const adminAgent = (await loginAgent(t, admin.email)).agent;
+    expect((await adminAgent.post(`/admin/users/${victim.user.id}/revoke-sessions`).set('Accept', 'application/json')).status).toBe(200);
+    const events = await t.db.sessionEvent.findMany({ where: { userId: victim.user.id, type: 'revoked' } });
+    expect(events).toHaveLength(1);
+    const fresh = await loginAgent(t, victim.email);
+    const [, revoked] = (await fresh.agent.get('/api/sessions/history')).body.events;
+    expect(revoked).toMatchObject({ type: 'revoked', userAgent: 'vitest', by: { admin: true } });
+    expect(revoked.by).toEqual({ admin: true });
   });
 });

@@ -1,6 +1,7 @@
 // Graceful shutdown of the real entry point (src/server.ts): on SIGTERM or SIGINT, readiness
 // turns 503, new connections are refused, a request already in flight runs to the end with
-// Redis and PostgreSQL still connected, and the process exits 0.
+// Redis and PostgreSQL still connected, and the process exits 0. An open admin event stream
+// (a request that never finishes by itself) is ended at once instead of holding the drain.
 //
 // The slow request is a real one, not a test-only route: the client sends half of a register
 // body, the signal arrives, and the client sends the rest later. Nothing in production code
@@ -8,15 +9,20 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import request from 'supertest';
 import { describe, expect, inject, it } from 'vitest';
 import { startServerProcess } from '../scripts/lib/server-process.ts';
-import { PASSWORD, uniqueEmail } from './helpers/test-app.ts';
+import { setRole } from '../src/admin/roles.ts';
+import { fileCleanups } from './helpers/cleanups.ts';
+import { loginAgent, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 /** How long the client sits on a half-sent body after the signal: the request stays in flight. */
 const SLOW_CLIENT_PAUSE_MS = 500;
 /** Well under the keep-alive timeout (5 s): the server closes a drained connection itself. */
 const PROMPT_CLOSE_MS = 4_000;
 const WAIT_TIMEOUT_MS = 10_000;
+/** server.ts's SHUTDOWN_GRACE_MS: how long the drain waits before it cuts connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (const started = Date.now(); !condition(); await delay(10)) {
@@ -43,14 +49,32 @@ function tryConnect(port: number): Promise<string> {
   });
 }
 
-async function userExists(email: string): Promise<boolean> {
+async function query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: inject('databaseUrl') });
   await client.connect();
   try {
-    return (await client.query('SELECT 1 FROM "User" WHERE email = $1', [email])).rowCount === 1;
+    return await client.query(sql, params);
   } finally {
     await client.end();
   }
+}
+
+async function userExists(email: string): Promise<boolean> {
+  return (await query('SELECT 1 FROM "User" WHERE email = $1', [email])).rowCount === 1;
+}
+
+/** Registers through the API and makes the user an admin in PostgreSQL, which /admin reads on every request. */
+async function adminCookie(url: string): Promise<string> {
+  const email = uniqueEmail('sse-admin');
+  const res = await fetch(`${url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  expect(res.status).toBe(201);
+  await query(`UPDATE "User" SET role = 'admin' WHERE email = $1`, [email]);
+  const cookie = res.headers.getSetCookie().find((line) => line.startsWith('sid='));
+  return cookie!.split(';')[0]!;
 }
 
 describe('graceful shutdown', () => {
@@ -97,4 +121,95 @@ describe('graceful shutdown', () => {
       expect(await userExists(email)).toBe(true);
     },
   );
+});
+
+describe('shutdown with an admin event stream open', () => {
+  it('on SIGTERM ends the stream with a shutdown event that tells EventSource to reconnect, and exits 0 well within the grace period', async () => {
+    const server = await startServerProcess({
+      HOST: '127.0.0.1',
+      DATABASE_URL: inject('databaseUrl'),
+      REDIS_URL: inject('redisUrl'),
+      REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}drain-sse:`,
+    });
+    try {
+      const port = Number(new URL(server.url).port);
+      const cookie = await adminCookie(server.url);
+      const stream = await openConnection(port);
+      stream.socket.write(`GET /admin/events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\nCookie: ${cookie}\r\n\r\n`);
+      await until(() => stream.received().includes(': connected'), 'the open event stream');
+      expect(stream.received()).toMatch(/^HTTP\/1\.1 200 /);
+
+      server.child.kill('SIGTERM');
+      let graceTimer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace period over'>((resolve) => (graceTimer = setTimeout(resolve, SHUTDOWN_GRACE_MS, 'grace period over')));
+      const outcome = await Promise.race([server.stop().then((code) => ({ code })), graceOver]);
+      clearTimeout(graceTimer);
+      expect(outcome).toEqual({ code: 0 });
+
+      await stream.closed;
+      // The last event, then the chunked body's end: the response was ended, not cut off.
+      expect(stream.received()).toMatch(/\r\n\r\n[\s\S]*: connected\n\n[\s\S]*retry: \d+\nevent: shutdown\ndata: \{"message":"[^"]+"\}\n\n\r\n0\r\n\r\n$/);
+      expect(server.output()).toContain('"msg":"stopped"');
+      expect(server.output()).not.toContain('in-flight requests still running');
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+});
+
+describe('App.endStreams', () => {
+  const { app, cleanups } = fileCleanups();
+  /** Time enough for a stream that is answered at once; one left open would hang for ever. */
+  const ENDED_WITHIN_MS = 5_000;
+
+  async function adminAgent(t: TestApp) {
+    const admin = await registerUser(t);
+    await setRole(t.db, t.sessions.revoker, admin.email, 'admin');
+    return loginAgent(t, admin.email);
+  }
+
+  /** Reads a stream on a real socket until its text has `wanted`; ends the read either way. */
+  async function streamShows(t: TestApp, cookie: string, wanted: string): Promise<string> {
+    const server = t.app.listen(0, '127.0.0.1');
+    cleanups.push(() => (server.closeAllConnections(), new Promise((resolve) => server.close(resolve))));
+    await new Promise((resolve) => server.once('listening', resolve));
+    const controller = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/admin/events`, { headers: { Cookie: cookie }, signal: controller.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    try {
+      while (!text.includes(wanted)) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += Buffer.from(chunk.value).toString();
+      }
+    } finally {
+      controller.abort();
+    }
+    return text;
+  }
+
+  it('answers a stream asked for once shutdown has begun with the shutdown event, and ends it', async () => {
+    const t = await app();
+    const { agent } = await adminAgent(t);
+    t.endStreams();
+    const res = await agent.get('/admin/events').buffer(true).parse((r, done) => {
+      let text = '';
+      r.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      r.on('end', () => done(null, text));
+    }).timeout(ENDED_WITHIN_MS);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(res.body).toMatch(/^retry: \d+\nevent: shutdown\ndata: \{"message":"[^"]+"\}\n\n$/);
+  });
+
+  it('ends only its own app\'s streams: another app in the same process keeps streaming', async () => {
+    const stopping = await app();
+    const other = await app();
+    const { cookie } = await adminAgent(other);
+    stopping.endStreams();
+    const text = await streamShows(other, cookie, ': connected');
+    expect(text).toContain(': connected');
+    expect(text).not.toContain('event: shutdown');
+  });
 });

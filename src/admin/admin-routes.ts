@@ -7,12 +7,12 @@ import { requestContext } from '../http/request-context.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 import type { Sessions } from '../sessions/index.ts';
 import { HANDLE_PATTERN } from '../sessions/session-data.ts';
-import { recordEvents, revocationEvents } from '../sessions/session-history.ts';
+import { actorOf, recordEvents, revocationEvents } from '../sessions/session-history.ts';
 import { listUserSessions, toSessionView } from '../sessions/session-listing.ts';
-import { currentSessionHash, type PasswordGate } from '../sessions/session-middleware.ts';
+import { currentSessionHash, signedIn, type PasswordGate } from '../sessions/session-middleware.ts';
 import { readAnalytics, readSummary } from './analytics.ts';
 import { createEventStream } from './event-stream.ts';
-import { formBody } from '../web/index.ts';
+import { formBody, withoutBlank } from '../web/forms.ts';
 import { createRequireAdmin } from './require-admin.ts';
 import { findSessions, parseSessionQuery } from './session-query.ts';
 
@@ -38,11 +38,15 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
   router.use(createRequireAdmin(db));
 
   router.get('/sessions', async function adminSessions(req, res) {
-    const query = parseSessionQuery(req.query);
-    const [summary, page] = await Promise.all([readSummary(analyticsDeps), findSessions(db, query, new Date(now()))]);
-    if (req.accepts(['html', 'json']) === 'html') {
+    const html = req.accepts(['html', 'json']) === 'html';
+    // The page's filter form sends every field; a blank one there means "any".
+    const query = parseSessionQuery(html ? withoutBlank(req.query, ['email', 'userId']) : req.query);
+    const nowMs = now();
+    const [summary, page] = await Promise.all([readSummary(analyticsDeps), findSessions(db, query, new Date(nowMs), req.session.auth?.handle ?? null)]);
+    if (html) {
       const analytics = await readAnalytics(analyticsDeps);
-      res.render('admin/sessions', { summary, ...page, filters: { email: query.email ?? '', userId: query.userId ?? '', limit: query.limit }, analytics });
+      const filters = { email: query.email?.value ?? '', userId: query.userId ?? '', limit: query.limit };
+      res.render('admin/sessions', { summary, ...page, filters, analytics, now: nowMs });
       return;
     }
     res.json({ summary, ...page });
@@ -61,7 +65,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     const handle = String(req.params.id);
     const removed = HANDLE_PATTERN.test(handle) ? await sessions.revoker.revokeHandle(handle, null) : null;
     if (!removed) throw new AppError('not_found', 'No such session.');
-    await recordEvents(db, revocationEvents(requestContext(req), [removed], null));
+    await recordEvents(db, revocationEvents(actorOf(signedIn(req), requestContext(req)), [removed], null));
   }
 
   router.delete('/sessions/:id', requireRecentPassword, async function revokeSession(req, res) {
@@ -80,7 +84,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     const user = UUID.test(userId) ? await db.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
     if (!user) throw new AppError('not_found', 'No such user.');
     const { removed } = await sessions.revoker.revokeAllForUser(user.id, null);
-    await recordEvents(db, revocationEvents(requestContext(req), removed, null));
+    await recordEvents(db, revocationEvents(actorOf(signedIn(req), requestContext(req)), removed, null));
     res.json({ revoked: removed.length });
   });
 

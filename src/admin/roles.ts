@@ -22,6 +22,6 @@ export async function setRole(db: Db, revoker: SessionRevoker, email: string, ro
   // version on: a sign-in racing it cannot store a session that carries the old role.
   const { removed } = await revoker.revokeAllForUser(user.id, null, { role });
   const context = { ip: null, userAgent: 'admin command' };
-  await recordEvents(db, [{ type: 'role_changed', userId: user.id, ...context }, ...revocationEvents(context, removed, null)]);
+  await recordEvents(db, [{ type: 'role_changed', userId: user.id, ...context }, ...revocationEvents({ userId: null, handle: null, ...context }, removed, null)]);
   return { userId: user.id, email: user.email, role, changed: true, revokedSessions: removed.length };
 }

@@ -7,7 +7,12 @@ import type { LiveEvents } from './live-events.ts';
 export interface SessionRef {
   userId: string;
   handle: string;
+  /** The owner's email, when the caller has it at hand: shown in the admin's live events. */
+  email?: string | null | undefined;
 }
+
+/** `email` only when known: an event's JSON has no `"email": null`. */
+const withEmail = (email: string | null | undefined) => (email ? { email } : {});
 
 export class Activity {
   constructor(
@@ -24,7 +29,7 @@ export class Activity {
   sessionCreated(session: SessionRef, ip: string | null): void {
     this.counters.increment('sessions_created');
     this.metrics.sessionsCreated.inc();
-    this.live.publish({ type: 'created', at: this.at(), userId: session.userId, sessionId: session.handle, ip });
+    this.live.publish({ type: 'created', at: this.at(), userId: session.userId, sessionId: session.handle, ip, ...withEmail(session.email) });
   }
 
   loginSucceeded(): void {
@@ -35,7 +40,7 @@ export class Activity {
   newDeviceSignIn(session: SessionRef, ip: string | null, device: string): void {
     this.counters.increment('new_device_sign_ins');
     this.metrics.newDeviceSignIns.inc();
-    this.live.publish({ type: 'new_device', at: this.at(), userId: session.userId, sessionId: session.handle, ip, device });
+    this.live.publish({ type: 'new_device', at: this.at(), userId: session.userId, sessionId: session.handle, ip, device, ...withEmail(session.email) });
   }
 
   sessionsRevoked(sessions: SessionRef[]): void {
@@ -58,20 +63,26 @@ export class Activity {
       else byUser.set(s.userId, [s]);
     }
     for (const [userId, refs] of byUser) {
-      this.live.publish(refs.length === 1 ? { type, at: this.at(), userId, sessionId: refs[0]!.handle } : { type, at: this.at(), userId, count: refs.length });
+      const email = withEmail(refs.find((ref) => ref.email)?.email);
+      this.live.publish(refs.length === 1 ? { type, at: this.at(), userId, sessionId: refs[0]!.handle, ...email } : { type, at: this.at(), userId, count: refs.length, ...email });
     }
   }
 
-  loginFailed(userId: string | null, ip: string | null): void {
+  /**
+   * `email`: the account's, only when there is an account. A typed email that matches none is
+   * not shown: it is often a password typed into the wrong field.
+   */
+  loginFailed(userId: string | null, ip: string | null, email?: string | null): void {
     this.counters.increment('login_failed');
     this.metrics.loginFailures.inc();
-    this.live.publish({ type: 'login_failed', at: this.at(), userId, ip });
+    this.live.publish({ type: 'login_failed', at: this.at(), userId, ip, ...withEmail(userId ? email : null) });
   }
 
-  rateLimited(userId: string | null, ip: string | null): void {
+  /** `email` as for loginFailed. */
+  rateLimited(userId: string | null, ip: string | null, email?: string | null): void {
     this.counters.increment('rate_limited');
     this.metrics.rateLimited.inc();
-    this.live.publish({ type: 'rate_limited', at: this.at(), userId, ip });
+    this.live.publish({ type: 'rate_limited', at: this.at(), userId, ip, ...withEmail(userId ? email : null) });
   }
 
   challengeIssued(): void {

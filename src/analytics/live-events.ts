@@ -11,6 +11,8 @@ export interface LiveEvent {
   type: LiveEventType;
   at: string;
   userId: string | null;
+  /** The account's email, where the publisher knows it without a query (the admin sees who, not an id). */
+  email?: string;
   /** The session's public handle, when the event is about one session. */
   sessionId?: string;
   /** How many sessions, when one event stands for several of a user's (bulk revocation). */

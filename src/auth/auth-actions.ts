@@ -10,7 +10,8 @@ import { requestContext } from '../http/request-context.ts';
 import type { Sessions } from '../sessions/index.ts';
 import type { SessionAuth, SessionUser } from '../sessions/session-data.ts';
 import { deviceFamily } from '../sessions/device.ts';
-import { recordEvent, recordEvents, recordSignIns, revocationEvents } from '../sessions/session-history.ts';
+import { recordSignIns } from '../sessions/new-device-sign-ins.ts';
+import { actorOf, recordEvent, recordEvents, revocationEvents } from '../sessions/session-history.ts';
 import { currentSessionHash, detachSession, signedIn } from '../sessions/session-middleware.ts';
 import { changePasswordBody, loginBody, parseBody, reauthenticateBody, registerBody } from './auth-schemas.ts';
 import { retryAfterSeconds, type LoginProtection } from './login-protection.ts';
@@ -70,7 +71,7 @@ export class AuthActions {
     const auth = await startSession(req, user, row.credentialVersion, this.signIn, { remember: body.remember });
     this.activity.loginSucceeded();
     const { newDevice } = await recordSignIns(this.db, [{ type: 'login', userId: user.id, sessionHandle: auth.handle, ...requestContext(req) }]);
-    if (newDevice) this.activity.newDeviceSignIn({ userId: user.id, handle: auth.handle }, auth.ip, deviceFamily(auth.userAgent));
+    if (newDevice) this.activity.newDeviceSignIn({ userId: user.id, handle: auth.handle, email: user.email }, auth.ip, deviceFamily(auth.userAgent));
     return user;
   }
 
@@ -80,7 +81,8 @@ export class AuthActions {
     // By handle: the session ends even if another tab moved it to a new id meanwhile (re-authentication).
     await this.sessions.revoker.revokeHandle(auth.handle, auth.user.id, [currentSessionHash(req)!]);
     detachSession(req);
-    await recordEvent(this.db, { type: 'logout', userId: auth.user.id, sessionHandle: auth.handle, ...requestContext(req) });
+    const context = requestContext(req);
+    await recordEvent(this.db, { type: 'logout', userId: auth.user.id, sessionHandle: auth.handle, ...context, actor: actorOf(auth, context) });
   }
 
   /** Ends every session of the user, this one included; returns how many there were. */
@@ -89,7 +91,7 @@ export class AuthActions {
     const ownHash = currentSessionHash(req);
     const { removed } = await this.sessions.revoker.revokeAllForUser(auth.user.id, null);
     detachSession(req);
-    await recordEvents(this.db, revocationEvents(requestContext(req), removed, ownHash));
+    await recordEvents(this.db, revocationEvents(actorOf(auth, requestContext(req)), removed, ownHash));
     return removed.length;
   }
 
@@ -104,7 +106,7 @@ export class AuthActions {
     const row = await findUserById(this.db, auth.user.id);
     if (!row) throw new AppError('unauthenticated');
     await this.confirmPassword(req, row, body.password, body.altcha, 'password');
-    const next = await continueUnderNewId(req, row.credentialVersion, this.signIn);
+    const next = await continueUnderNewId(req, row.passwordHash, this.signIn);
     await recordEvent(this.db, { type: 'reauthenticated', userId: row.id, sessionHandle: next.handle, ...requestContext(req) });
     return next;
   }
@@ -122,7 +124,8 @@ export class AuthActions {
 
   /**
    * Checks the current password (it spends from the account's failed-login budget like a
-   * sign-in), sets the new one, revokes every other session and moves this one to a new id.
+   * sign-in), sets the new one, revokes every other session and moves this one to a new id
+   * (same handle and lifetime), as re-authentication does.
    */
   async changePassword(req: Request, fields: unknown): Promise<{ user: SessionUser; revoked: number }> {
     const auth = signedIn(req);
@@ -131,15 +134,15 @@ export class AuthActions {
     if (!row) throw new AppError('unauthenticated');
     await this.confirmPassword(req, row, body.currentPassword, body.altcha, 'currentPassword');
     const passwordHash = await this.passwords.hash(body.newPassword);
-    const ownHash = currentSessionHash(req)!;
     // Lost to a credential change (or this session's revocation) since the password was checked: nothing changes.
-    const { removed, credentialVersion } = await this.sessions.revoker.revokeAllForUser(row.id, ownHash, { passwordHash, ifUnchanged: { credentialVersion: row.credentialVersion, sessionHash: ownHash } });
+    const { removed, credentialVersion } = await this.sessions.revoker.revokeAllForUser(row.id, auth.handle, { passwordHash, ifUnchanged: { credentialVersion: row.credentialVersion, sessionHandle: auth.handle } });
     if (credentialVersion === null) throw new AppError('unauthenticated');
-    // This session continues under a new id (and handle), so a stolen copy of the old cookie is dead too.
-    const next = await startSession(req, toSessionUser(row), credentialVersion, this.signIn, { remember: auth.remember, lost: 'unauthenticated' });
+    // This session continues under a new id, so a stolen copy of the old cookie is dead too.
+    const next = await continueUnderNewId(req, passwordHash, this.signIn);
+    const context = requestContext(req);
     await recordEvents(this.db, [
-      { type: 'password_changed', userId: row.id, sessionHandle: next.handle, ...requestContext(req) },
-      ...revocationEvents(requestContext(req), removed, null),
+      { type: 'password_changed', userId: row.id, sessionHandle: next.handle, ...context },
+      ...revocationEvents(actorOf(auth, context), removed, null),
     ]);
     return { user: next.user, revoked: removed.length };
   }

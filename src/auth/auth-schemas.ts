@@ -50,12 +50,16 @@ export const reauthenticateBody = z.object({
   altcha: z.string().max(10_000).optional(),
 });
 
-export const changePasswordBody = z.object({
-  currentPassword: text().min(1, 'is required').max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
-  newPassword: password,
-  /** A solved proof-of-work challenge, when the server asked for one (the current password spends from the sign-in budget). */
-  altcha: z.string().max(10_000).optional(),
-});
+export const changePasswordBody = z
+  .object({
+    currentPassword: text().min(1, 'is required').max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
+    newPassword: password,
+    /** A solved proof-of-work challenge, when the server asked for one (the current password spends from the sign-in budget). */
+    altcha: z.string().max(10_000).optional(),
+  })
+  // Refused before the current password is checked: it spends nothing from the budget, and
+  // says nothing about whether the current password was right.
+  .refine((body) => body.newPassword !== body.currentPassword, { path: ['newPassword'], message: 'must differ from the current password' });
 
 /** Parses a body or throws 400 `validation_failed` with one message per field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {

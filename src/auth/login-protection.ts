@@ -1,5 +1,5 @@
-// Every password check (sign-in, and the current password of a password change) goes through
-// here, behind the failed-login budgets of the account and the IP:
+// Every password check (sign-in, re-authentication, and the current password of a password
+// change) goes through here, behind the failed-login budgets of the account and the IP:
 //   reserve an attempt   → refused: locked (a sign-in is answered exactly like a wrong password:
 //                          same body, one dummy verification, plus Retry-After), or a proof of
 //                          work is due (403 challenge_required with the challenge)
@@ -56,7 +56,7 @@ export class LoginProtection {
     }
     const lockedForMs = await admitted.settle('failure');
     const context = requestContext(req);
-    this.activity.loginFailed(attempt.userId, context.ip);
+    this.activity.loginFailed(attempt.userId, context.ip, attempt.email);
     await recordEvent(this.db, { type: 'login_failed', userId: attempt.userId, ...context });
     if (lockedForMs > 0) await this.rateLimited(req, attempt.userId);
     return { ok: false, lockedForMs };

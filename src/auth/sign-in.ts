@@ -39,8 +39,9 @@ export interface StartOptions {
 export async function startSession(req: Request, user: SessionUser, credentialVersion: number, deps: SignInDeps, { remember, lost = 'invalid_credentials' }: StartOptions): Promise<SessionAuth> {
   const { lifetime, activity, revoker, now } = deps;
   const previous = req.session?.auth;
-  // Signing in again over a signed-in session ends that one (it may be someone else's).
-  if (previous) await revoker.revokeHashes([hashSessionId(req.sessionID)], previous.user.id);
+  // Signing in again over a signed-in session ends that one (it may be someone else's) — by
+  // handle, so it ends even if another tab moved it to a new id meanwhile.
+  if (previous) await revoker.revokeHandle(previous.handle, previous.user.id, [hashSessionId(req.sessionID)]);
   renewSessionId(req, user.id);
   const nowMs = now();
   const auth: SessionAuth = {
@@ -57,17 +58,18 @@ export async function startSession(req: Request, user: SessionUser, credentialVe
   if (!remember) useBrowserSessionCookie(req.session);
   markNewSession(req.session, credentialVersion);
   await save(req, lost);
-  activity.sessionCreated({ userId: user.id, handle: auth.handle }, auth.ip);
+  activity.sessionCreated({ userId: user.id, handle: auth.handle, email: user.email }, auth.ip);
   return auth;
 }
 
 /**
- * The password was entered again: the same session (handle, creation, lifetime, cookie kind)
- * continues under a new secret id with a fresh `authenticatedAt`, so a copy of the old cookie
- * taken before is worth nothing. Throws 401 when the session ended, or the credential changed,
- * since `credentialVersion` was read.
+ * The password was entered again (re-authentication, a password change): the same session
+ * (handle, creation, lifetime, cookie kind) continues under a new secret id with a fresh
+ * `authenticatedAt`, so a copy of the old cookie taken before is worth nothing. `passwordHash`
+ * is the password just checked or set: throws 401 when the session ended, or the password
+ * changed, before the move.
  */
-export async function continueUnderNewId(req: Request, credentialVersion: number, deps: Pick<SignInDeps, 'now'>): Promise<SessionAuth> {
+export async function continueUnderNewId(req: Request, passwordHash: string, deps: Pick<SignInDeps, 'now'>): Promise<SessionAuth> {
   const { auth: current, cookie: _cookie, ...rest } = req.session;
   if (!current) throw new AppError('unauthenticated');
   const fromHash = hashSessionId(req.sessionID);
@@ -75,8 +77,10 @@ export async function continueUnderNewId(req: Request, credentialVersion: number
   const auth: SessionAuth = { ...current, lastSeenAt: nowMs, authenticatedAt: nowMs };
   renewSessionId(req, auth.user.id);
   Object.assign(req.session, rest, { auth });
-  if (!auth.remember) useBrowserSessionCookie(req.session);
-  markRotatedSession(req.session, { fromHash, credentialVersion });
+  // The new cookie ends with the session, not a whole SESSION_TTL from now.
+  if (auth.remember) req.session.cookie.maxAge = Math.max(0, auth.absoluteExpiresAt - nowMs);
+  else useBrowserSessionCookie(req.session);
+  markRotatedSession(req.session, { fromHash, passwordHash });
   await save(req, 'unauthenticated');
   return auth;
 }

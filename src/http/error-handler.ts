@@ -35,10 +35,6 @@ function toAppError(err: unknown): AppError | null {
   return null;
 }
 
-export function notFound(req: Request, _res: Response, next: NextFunction): void {
-  next(new AppError('not_found', `No route for ${req.method} ${req.baseUrl}${req.path}.`));
-}
-
 /** The JSON API answers in JSON whatever the client accepts (SPEC §4: never HTML). */
 const API_PATH = /^\/api(\/|$)/;
 
@@ -47,7 +43,13 @@ const API_PATH = /^\/api(\/|$)/;
  * `Accept: text/html,…`); a client with no preference (any type, or no Accept) gets JSON.
  */
 export function wantsPage(req: Request): boolean {
-  return !API_PATH.test(req.path) && req.accepts(['json', 'html']) === 'html';
+  // The whole path: inside a router (the API's own 404), req.path is only the rest of it.
+  return !API_PATH.test(req.baseUrl + req.path) && req.accepts(['json', 'html']) === 'html';
+}
+
+/** No route matched: a person in a browser is told so plainly; a program, what it asked for. */
+export function notFound(req: Request, _res: Response, next: NextFunction): void {
+  next(new AppError('not_found', wantsPage(req) ? 'This page does not exist.' : `There is no ${req.method} ${req.baseUrl}${req.path}.`));
 }
 
 export interface ErrorHandlerOptions {

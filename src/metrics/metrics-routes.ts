@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { createRequireAdmin } from '../admin/require-admin.ts';
 import type { Db } from '../db.ts';
 import type { Metrics } from './metrics.ts';
+import { RouteLabels } from './route-labels.ts';
 
 function bearerMatches(header: string | undefined, token: string | undefined): boolean {
   if (!token || !header?.startsWith('Bearer ')) return false;
@@ -25,13 +26,29 @@ export function createMetricsHandlers(metrics: Metrics, db: Db, token: string | 
   ];
 }
 
-/** Times every request by route pattern (never the raw path, which would explode label counts). */
+/** The path of a request target, origin-form (`/a?b`) or absolute-form (`http://host/a?b`, which the router routes too). */
+function pathnameOf(url: string): string {
+  const query = url.indexOf('?');
+  const target = query === -1 ? url : url.slice(0, query);
+  const scheme = target[0] === '/' ? -1 : target.indexOf('://');
+  if (scheme === -1) return target; // also `*` (OPTIONS *), which no route matches
+  const path = target.indexOf('/', scheme + 3);
+  return path === -1 ? '/' : target.slice(path);
+}
+
+/**
+ * Times every request by its route's full template (never the raw path, which would explode
+ * label counts; see route-labels.ts). The route table is read at the first request, when
+ * createApp has registered every route.
+ */
 export function createRequestTimer(metrics: Metrics) {
+  let labels: RouteLabels | undefined;
   return function requestTimer(req: Request, res: Response, next: NextFunction): void {
+    labels ??= new RouteLabels(req.app);
+    const routes = labels;
     const end = metrics.requestDuration.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route: routes.of(req.method, pathnameOf(req.originalUrl)), status: String(res.statusCode) });
     });
     next();
   };

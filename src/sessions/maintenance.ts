@@ -61,7 +61,7 @@ export class SessionMaintenance {
       await revoker.apply(pending);
       await redis.run('expiry counters', () => cache.trimExpired(nowMs), () => 0);
       await revocations.purgeKept();
-      activity.sessionsExpired(removed.map((row) => ({ userId: row.userId, handle: row.handle })));
+      activity.sessionsExpired(removed.map((row) => ({ userId: row.userId, handle: row.handle, email: row.email })));
       return removed.length;
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'expired-session sweep failed; will retry');

@@ -41,16 +41,21 @@ export interface CredentialChange {
   role?: Role;
   /**
    * Only if nothing changed since the caller checked: the version it read, and the session the
-   * request runs in (still stored). A change that lost a race changes nothing (version null).
+   * request runs in (still stored, by its handle). A change that lost a race changes nothing
+   * (version null).
    */
-  ifUnchanged?: { credentialVersion: number; sessionHash: string };
+  ifUnchanged?: { credentialVersion: number; sessionHandle: string };
 }
 
 interface OutboxRow {
   id: string;
   idHash: string;
   userId: string;
+  /** Null for a hash queued without a row (`alsoFor`). */
   handle: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  email: string | null;
 }
 
 /**
@@ -64,19 +69,19 @@ function deleteWithOutbox(keyPrefix: string, where: Prisma.Sql, alsoFor: { hashe
     ? Prisma.sql`UNION ALL SELECT h, ${alsoFor.userId}::uuid, NULL FROM unnest(${alsoFor.hashes}::text[]) AS h WHERE h NOT IN (SELECT "idHash" FROM removed)`
     : Prisma.empty;
   return Prisma.sql`
-    WITH removed AS (DELETE FROM "Session" WHERE ${where} RETURNING "idHash", "userId", handle, "expiresAt"),
+    WITH removed AS (DELETE FROM "Session" WHERE ${where} RETURNING "idHash", "userId", handle, "expiresAt", ip, "userAgent", data #>> '{auth,user,email}' AS email),
     targets AS (SELECT "idHash", "userId", "expiresAt" FROM removed ${extra}),
     queued AS (
       INSERT INTO "RevocationOutbox" ("keyPrefix", "idHash", "userId", "keepUntil")
       SELECT ${keyPrefix}, "idHash", "userId", COALESCE("expiresAt" + make_interval(secs => ${ROW_EXPIRY_LAG_MS / 1000}), now()) FROM targets
       RETURNING id, "idHash", "userId")
-    SELECT q.id::text AS id, q."idHash", q."userId"::text AS "userId", r.handle
+    SELECT q.id::text AS id, q."idHash", q."userId"::text AS "userId", r.handle, r.ip, r."userAgent", r.email
     FROM queued q LEFT JOIN removed r ON r."idHash" = q."idHash" AND r."userId" = q."userId"`;
 }
 
 function split(rows: OutboxRow[]): Revoked {
   return {
-    removed: rows.filter((row) => row.handle !== null).map((row) => ({ idHash: row.idHash, userId: row.userId, handle: row.handle! })),
+    removed: rows.filter((row) => row.handle !== null).map((row) => ({ idHash: row.idHash, userId: row.userId, handle: row.handle!, ip: row.ip, userAgent: row.userAgent, email: row.email })),
     pending: rows.map((row) => ({ id: row.id, hash: row.idHash, userId: row.userId })),
   };
 }
@@ -110,18 +115,20 @@ export class RevocationRecords {
   }
 
   /**
-   * Re-authentication: the session's row moves from `change.fromHash` to `toHash` (same handle,
-   * new data) and the old id is revoked, in one statement — only while the row exists and the
-   * user's credential is still the version the password check saw. Returns the old id's pending
-   * revocation, or null when the session had ended (or the credential changed) meanwhile.
+   * The session continues under a new id (re-authentication, a password change): its row moves
+   * from `change.fromHash` to `toHash` (same handle, new data) and the old id is revoked, in one
+   * statement — only while the row exists and the user's password is still the one just
+   * checked (or just set). Returns the old id's pending revocation, or null when the session
+   * had ended, or the password changed, meanwhile. (Not the credential version: "sign out other
+   * devices" moves that on while this session rightly lives.)
    */
-  async rotate(change: { fromHash: string; toHash: string; credentialVersion: number; data: SessionData; lastSeenAt: number; expiresAt: number }): Promise<PendingRevocation | null> {
+  async rotate(change: { fromHash: string; toHash: string; passwordHash: string; data: SessionData; lastSeenAt: number; expiresAt: number }): Promise<PendingRevocation | null> {
     const rows = await retryOnDeadlock(() => this.db.$queryRaw<PendingRevocation[]>`
       WITH moved AS (
         UPDATE "Session" s SET "idHash" = ${change.toHash}, data = ${JSON.stringify(change.data)}::jsonb,
                "lastSeenAt" = ${new Date(change.lastSeenAt)}, "expiresAt" = ${new Date(change.expiresAt)}
         FROM "User" u
-        WHERE s."idHash" = ${change.fromHash} AND u.id = s."userId" AND u."credentialVersion" = ${change.credentialVersion}
+        WHERE s."idHash" = ${change.fromHash} AND u.id = s."userId" AND u."passwordHash" = ${change.passwordHash}
         RETURNING s."userId", s."expiresAt"),
       queued AS (
         INSERT INTO "RevocationOutbox" ("keyPrefix", "idHash", "userId", "keepUntil")
@@ -132,24 +139,27 @@ export class RevocationRecords {
   }
 
   /**
-   * Every session of the user but `exceptHash` ends, and the credential version moves on, in one
-   * transaction: the version first (it takes the user row's lock, so a sign-in inserting under
-   * the old version has committed before the delete looks), then the delete with its outbox.
-   * Returns the new version (null for an unknown user) for a session that continues.
+   * Every session of the user but the one with handle `exceptHandle` ends, and the credential
+   * version moves on, in one transaction: the version first (it takes the user row's lock, so a
+   * sign-in inserting under the old version has committed before the delete looks), then the
+   * delete with its outbox. By handle, so the session kept is kept whichever id it has (one
+   * re-authenticating in another tab). Returns the new version (null for an unknown user) for a
+   * session that continues, and the ids of the rows left (that session's).
    */
-  async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<Revoked & { credentialVersion: number | null }> {
+  async revokeAllForUser(userId: string, exceptHandle: string | null, change: CredentialChange = {}): Promise<Revoked & { credentialVersion: number | null; kept: string[] }> {
     return retryOnDeadlock(() => this.db.$transaction(async (tx) => {
       const bumped = await tx.$queryRaw<Array<{ credentialVersion: number }>>`
         UPDATE "User" SET "credentialVersion" = "credentialVersion" + 1, "updatedAt" = now()
           ${change.passwordHash === undefined ? Prisma.empty : Prisma.sql`, "passwordHash" = ${change.passwordHash}`}
           ${change.role === undefined ? Prisma.empty : Prisma.sql`, role = ${change.role}::"Role"`}
         WHERE id = ${userId}::uuid
-          ${change.ifUnchanged === undefined ? Prisma.empty : Prisma.sql`AND "credentialVersion" = ${change.ifUnchanged.credentialVersion} AND EXISTS (SELECT 1 FROM "Session" WHERE "idHash" = ${change.ifUnchanged.sessionHash})`}
+          ${change.ifUnchanged === undefined ? Prisma.empty : Prisma.sql`AND "credentialVersion" = ${change.ifUnchanged.credentialVersion} AND EXISTS (SELECT 1 FROM "Session" WHERE handle = ${change.ifUnchanged.sessionHandle})`}
         RETURNING "credentialVersion"`;
-      if (bumped.length === 0 && change.ifUnchanged) return { removed: [], pending: [], credentialVersion: null };
-      const where = Prisma.sql`"userId" = ${userId}::uuid AND "idHash" <> ${exceptHash ?? ''}`;
+      if (bumped.length === 0 && change.ifUnchanged) return { removed: [], pending: [], credentialVersion: null, kept: [] };
+      const where = Prisma.sql`"userId" = ${userId}::uuid AND handle <> ${exceptHandle ?? ''}`;
       const revoked = split(await tx.$queryRaw<OutboxRow[]>(deleteWithOutbox(this.keyPrefix, where, null)));
-      return { ...revoked, credentialVersion: bumped[0]?.credentialVersion ?? null };
+      const kept = exceptHandle === null ? [] : await tx.$queryRaw<Array<{ idHash: string }>>`SELECT "idHash" FROM "Session" WHERE "userId" = ${userId}::uuid AND handle = ${exceptHandle}`;
+      return { ...revoked, credentialVersion: bumped[0]?.credentialVersion ?? null, kept: kept.map((row) => row.idHash) };
     }));
   }
 

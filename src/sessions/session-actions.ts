@@ -6,7 +6,7 @@ import { AppError } from '../http/errors.ts';
 import { requestContext } from '../http/request-context.ts';
 import type { Sessions } from './index.ts';
 import { HANDLE_PATTERN } from './session-data.ts';
-import { recordEvents, revocationEvents } from './session-history.ts';
+import { actorOf, recordEvents, revocationEvents } from './session-history.ts';
 import { listUserSessions, toSessionView, type SessionView } from './session-listing.ts';
 import { currentSessionHash, detachSession, signedIn } from './session-middleware.ts';
 
@@ -30,8 +30,10 @@ export class SessionActions {
 
   /** Signs out every other device; returns how many sessions ended. */
   async revokeOthers(req: Request): Promise<number> {
-    const { removed } = await this.deps.sessions.revoker.revokeAllForUser(signedIn(req).user.id, currentSessionHash(req));
-    await recordEvents(this.deps.db, revocationEvents(requestContext(req), removed, null));
+    const auth = signedIn(req);
+    // Kept by handle: this session stays even if another tab re-authenticated it meanwhile.
+    const { removed } = await this.deps.sessions.revoker.revokeAllForUser(auth.user.id, auth.handle);
+    await recordEvents(this.deps.db, revocationEvents(actorOf(auth, requestContext(req)), removed, null));
     return removed.length;
   }
 
@@ -47,7 +49,7 @@ export class SessionActions {
     // By handle in the revoking statement itself (a session re-authenticated meanwhile still ends).
     const removed = HANDLE_PATTERN.test(handle) ? await sessions.revoker.revokeHandle(handle, auth.user.id, own && ownHash ? [ownHash] : []) : null;
     if (!removed) throw new AppError('not_found', 'No such session.');
-    await recordEvents(db, revocationEvents(requestContext(req), [removed], own ? ownHash : null));
+    await recordEvents(db, revocationEvents(actorOf(auth, requestContext(req)), [removed], own ? ownHash : null));
     if (!own) return false;
     detachSession(req);
     return true;

@@ -59,14 +59,15 @@ export function newSessionCredential(session: object): number | undefined {
 
 /**
  * Marks a session object as the continuation of the stored session `fromHash` under a new id
- * (re-authentication): the store moves its row to the new id and revokes the old one, but only
- * while the user's credential is still the version the password check saw.
+ * (re-authentication, a password change): the store moves its row to the new id and revokes
+ * the old one, but only while the user's password is still `passwordHash`.
  */
 const ROTATED_SESSION = Symbol('rotated session');
 
 export interface Rotation {
   fromHash: string;
-  credentialVersion: number;
+  /** The password just checked (or just set). */
+  passwordHash: string;
 }
 
 export function markRotatedSession(session: object, rotation: Rotation): void {

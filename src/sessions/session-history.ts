@@ -1,7 +1,6 @@
 // The `SessionEvent` table: what happened to a user's sessions, for "recent activity".
 import type { Db } from '../db.ts';
 import type { SessionEventType } from '../generated/prisma/enums.ts';
-import { deviceFamily, networkOf } from './device.ts';
 import type { RemovedRow } from './session-records.ts';
 
 export type { SessionEventType };
@@ -15,6 +14,17 @@ export interface NewEvent extends EventContext {
   type: SessionEventType;
   userId: string | null;
   sessionHandle?: string | null;
+  /** Who ended the session, for `logout` and `revoked` (ip/userAgent are then the ended session's). */
+  actor?: Actor | null;
+}
+
+/**
+ * Who ended a session: a signed-in session (its user — the owner, or an admin — handle and
+ * device), or a command (`npm run admin`: no user, no handle).
+ */
+export interface Actor extends EventContext {
+  userId: string | null;
+  handle: string | null;
 }
 
 const HISTORY_LIMIT = 50;
@@ -27,10 +37,12 @@ export const NEW_DEVICE_FLAG: EventFlag = 'new_device';
 export async function recordEvents(db: Db, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db.$executeRaw`
-    INSERT INTO "SessionEvent" (type, "userId", "sessionHandle", ip, "userAgent")
-    SELECT t::"SessionEventType", u::uuid, h, i, a
+    INSERT INTO "SessionEvent" (type, "userId", "sessionHandle", ip, "userAgent", "actorUserId", "actorHandle", "actorIp", "actorUserAgent")
+    SELECT t::"SessionEventType", u::uuid, h, i, a, au::uuid, ah, ai, aa
     FROM unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => e.userId)}::text[], ${events.map((e) => e.sessionHandle ?? null)}::text[],
-                ${events.map((e) => e.ip)}::text[], ${events.map((e) => e.userAgent)}::text[]) AS v(t, u, h, i, a)`;
+                ${events.map((e) => e.ip)}::text[], ${events.map((e) => e.userAgent)}::text[],
+                ${events.map((e) => e.actor?.userId ?? null)}::text[], ${events.map((e) => e.actor?.handle ?? null)}::text[],
+                ${events.map((e) => e.actor?.ip ?? null)}::text[], ${events.map((e) => e.actor?.userAgent ?? null)}::text[]) AS v(t, u, h, i, a, au, ah, ai, aa)`;
 }
 
 export async function recordEvent(db: Db, event: NewEvent): Promise<void> {
@@ -47,98 +59,30 @@ export async function readHistory(db: Db, userId: string) {
     ...(row.sessionHandle ? { sessionId: row.sessionHandle } : {}),
     // Only present when there is one, so unflagged events read as before.
     ...(row.newDevice ? { flags: [NEW_DEVICE_FLAG] } : {}),
+    ...(byOf(row, userId) ?? {}),
   }));
 }
 
-/** One event per revoked session: `logout` for the caller's own, `revoked` for the others. */
-export function revocationEvents(context: EventContext, removed: RemovedRow[], ownHash: string | null): NewEvent[] {
-  return removed.map((row) => ({ type: row.idHash === ownHash ? 'logout' : 'revoked', userId: row.userId, sessionHandle: row.handle, ...context }));
-}
-
-// ---- New-device sign-ins (issue 14 part 3) ----
-// The account's known devices and networks are those of its earlier successful sign-ins: the
-// `registered` and `login` events written by recordSignIns, the only writer of `deviceFamily`
-// and `network`. A failed attempt records neither, so it never makes a device known (or an
-// attacker could make theirs known before signing in); and the checks below need no `type`
-// filter, so each is one probe of the (userId, deviceFamily) or (userId, network) index.
-
-/** A successful sign-in (registration signs in too), recorded with its device family and network. */
-export interface SignInEvent extends EventContext {
-  type: 'registered' | 'login';
-  userId: string;
-  sessionHandle: string;
+/**
+ * Who ended the session, as the history shows it: another of the user's own sessions (its
+ * handle and device), `admin: true` (an admin's device is not shown to the user), or a
+ * command; nothing for a session that ended itself (a sign-out) or by expiry.
+ */
+function byOf(row: { sessionHandle: string | null; actorUserId: string | null; actorHandle: string | null; actorIp: string | null; actorUserAgent: string | null }, userId: string) {
+  if (row.actorUserId === userId) return row.actorHandle === row.sessionHandle ? null : { by: { sessionId: row.actorHandle, ip: row.actorIp, userAgent: row.actorUserAgent } };
+  if (row.actorUserId !== null) return { by: { admin: true } };
+  return row.actorUserAgent !== null ? { by: { command: row.actorUserAgent } } : null;
 }
 
 /**
- * Records the sign-in events with each one's device family and network, each flagged
- * `newDevice` when the account has sign-ins recorded before this call and its device family or
- * its network is not among them. An account with none is never flagged (nothing to compare
- * with: a new account, or one older than this feature), so registration's events never are.
- * Returns whether one was flagged.
- *
- * One statement decides and inserts: nothing runs between reading the history and writing to
- * it. Two sign-ins from one new device at the same moment do not see each other and are both
- * flagged, which errs on the side of telling.
+ * One event per ended session — `logout` for the actor's own, `revoked` for the others — each
+ * with the ended session's own device, and the actor that ended it.
  */
-export async function recordSignIns(db: Db, events: SignInEvent[]): Promise<{ newDevice: boolean }> {
-  if (events.length === 0) return { newDevice: false };
-  const rows = await db.$queryRaw<Array<{ newDevice: boolean }>>`
-    INSERT INTO "SessionEvent" (type, "userId", "sessionHandle", ip, "userAgent", "deviceFamily", network, "newDevice")
-    SELECT t::"SessionEventType", u::uuid, h, i, a, f, n,
-           EXISTS (SELECT 1 FROM "SessionEvent" k WHERE k."userId" = u::uuid AND k."deviceFamily" IS NOT NULL)
-           AND (NOT EXISTS (SELECT 1 FROM "SessionEvent" k WHERE k."userId" = u::uuid AND k."deviceFamily" = f)
-                -- no address, no network to call new: only the device is compared then
-                OR (n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "SessionEvent" k WHERE k."userId" = u::uuid AND k.network = n)))
-    FROM unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => e.userId)}::text[], ${events.map((e) => e.sessionHandle)}::text[],
-                ${events.map((e) => e.ip)}::text[], ${events.map((e) => e.userAgent)}::text[],
-                ${events.map((e) => deviceFamily(e.userAgent))}::text[], ${events.map((e) => networkOf(e.ip))}::text[]) AS v(t, u, h, i, a, f, n)
-    RETURNING "newDevice"`;
-  return { newDevice: rows.some((row) => row.newDevice) };
+export function revocationEvents(actor: Actor, removed: RemovedRow[], ownHash: string | null): NewEvent[] {
+  return removed.map((row) => ({ type: row.idHash === ownHash ? 'logout' : 'revoked', userId: row.userId, sessionHandle: row.handle, ip: row.ip, userAgent: row.userAgent, actor }));
 }
 
-/** A new-device sign-in the person has not dismissed, as the account page shows it. */
-export interface NewDeviceNotice {
-  /** The SessionEvent id (a bigint, as text). */
-  id: string;
-  at: string;
-  /** "Firefox on Linux". */
-  device: string;
-  ip: string | null;
-  /** The public handle of the session it started, while that session is still live. */
-  liveSessionId: string | null;
-}
-
-/** Enough to notice a burst of strange sign-ins without the notices pushing the page away. */
-const NOTICES_SHOWN = 5;
-/** Older sign-ins are left to the activity list: the notice is for what just happened. */
-const NOTICE_MAX_AGE_MS = 30 * 24 * 3600_000;
-
-/**
- * Undismissed new-device sign-ins of the user in the last 30 days, newest first, except the one
- * of `currentHandle` (the new device is not warned about itself). `now` (the app's clock) decides
- * the 30 days and whether the session it started is still live.
- */
-export async function readNewDeviceNotices(db: Db, userId: string, currentHandle: string, now: Date = new Date()): Promise<NewDeviceNotice[]> {
-  const rows = await db.$queryRaw<Array<{ id: string; at: Date; device: string | null; ip: string | null; liveSessionId: string | null }>>`
-    SELECT e.id::text AS id, e.at, e."deviceFamily" AS device, e.ip, s.handle AS "liveSessionId"
-    FROM "SessionEvent" e
-    LEFT JOIN "Session" s ON s.handle = e."sessionHandle" AND s."expiresAt" > ${now}
-    WHERE e."userId" = ${userId}::uuid AND e."newDevice" AND e."dismissedAt" IS NULL
-      AND e.at > ${new Date(now.getTime() - NOTICE_MAX_AGE_MS)}
-      AND e."sessionHandle" IS DISTINCT FROM ${currentHandle}
-    ORDER BY e.at DESC, e.id DESC
-    LIMIT ${NOTICES_SHOWN}`;
-  return rows.map((row) => ({ id: row.id, at: row.at.toISOString(), device: row.device ?? deviceFamily(null), ip: row.ip, liveSessionId: row.liveSessionId }));
-}
-
-/**
- * Hides a new-device notice of this user. Dismissal is per account, not per device: the event
- * row carries it, so one dismissal hides the notice on every device. False when the user has no
- * such notice (an unknown id, or another user's). Dismissing twice keeps the first time.
- */
-export async function dismissNewDeviceNotice(db: Db, userId: string, eventId: bigint, now: Date = new Date()): Promise<boolean> {
-  const changed = await db.$executeRaw`
-    UPDATE "SessionEvent" SET "dismissedAt" = COALESCE("dismissedAt", ${now})
-    WHERE id = ${eventId} AND "userId" = ${userId}::uuid AND "newDevice"`;
-  return changed > 0;
+/** The signed-in session a request runs in, as the actor of what it ends. */
+export function actorOf(auth: { user: { id: string }; handle: string }, context: EventContext): Actor {
+  return { userId: auth.user.id, handle: auth.handle, ...context };
 }

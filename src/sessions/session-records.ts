@@ -13,11 +13,16 @@ export interface SessionRow {
   data: SessionData;
 }
 
-/** A session as revocations name it (history, counters, live events). */
+/** A session as revocations name it (history, counters, live events): the row that went. */
 export interface RemovedRow {
   idHash: string;
   userId: string;
   handle: string;
+  /** The device it was signed in from, for the history ("Chrome on Windows was signed out"). */
+  ip: string | null;
+  userAgent: string | null;
+  /** The owner's email as the session had it (the admin's live events name accounts by it). */
+  email: string | null;
 }
 
 export interface LastSeenUpdate {

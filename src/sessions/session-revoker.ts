@@ -74,21 +74,21 @@ export class SessionRevoker {
   }
 
   /**
-   * Revokes every session of a user (but `exceptHash`) and moves their credential version on
-   * (with `change` in the same transaction), so no sign-in that checked the old credential can
-   * store a session afterwards. The Redis index is swept too, for entries whose row was lost:
-   * read before the transaction, so a session signed in after it (with the new credential)
-   * cannot be mistaken for one.
+   * Revokes every session of a user (but the one with handle `exceptHandle`) and moves their
+   * credential version on (with `change` in the same transaction), so no sign-in that checked
+   * the old credential can store a session afterwards. The Redis index is swept too, for
+   * entries whose row was lost: read before the transaction, so a session signed in after it
+   * (with the new credential) cannot be mistaken for one; the kept session's ids are not strays.
    */
-  async revokeAllForUser(userId: string, exceptHash: string | null, change: CredentialChange = {}): Promise<{ removed: RemovedRow[]; credentialVersion: number | null }> {
+  async revokeAllForUser(userId: string, exceptHandle: string | null, change: CredentialChange = {}): Promise<{ removed: RemovedRow[]; credentialVersion: number | null }> {
     const indexed = await this.redis.run('revoke', () => this.cache.indexedHashes(userId), () => []);
-    const { removed, pending, credentialVersion } = await this.revocations.revokeAllForUser(userId, exceptHash, change);
+    const { removed, pending, credentialVersion, kept } = await this.revocations.revokeAllForUser(userId, exceptHandle, change);
     if (credentialVersion === null && change.ifUnchanged) return { removed, credentialVersion }; // lost the race: nothing changed
     await this.hooks.afterCredentialChange?.();
-    const queued = new Set(pending.map((entry) => entry.hash));
-    const strays = indexed.filter((hash) => hash !== exceptHash && !queued.has(hash)).map((hash) => ({ hash, userId }));
+    const queued = new Set([...pending.map((entry) => entry.hash), ...kept]);
+    const strays = indexed.filter((hash) => !queued.has(hash)).map((hash) => ({ hash, userId }));
     await this.apply(pending, strays);
-    this.ended(removed, [...queued, ...strays.map((entry) => entry.hash)], 'revoked');
+    this.ended(removed, [...pending, ...strays].map((entry) => entry.hash), 'revoked');
     return { removed, credentialVersion };
   }
 
@@ -126,7 +126,7 @@ export class SessionRevoker {
 
   private ended(removed: RemovedRow[], hashes: string[], reason: EndReason): RemovedRow[] {
     for (const hash of hashes) this.lastSeen.forget(hash);
-    const refs = removed.map((row) => ({ userId: row.userId, handle: row.handle }));
+    const refs = removed.map((row) => ({ userId: row.userId, handle: row.handle, email: row.email }));
     if (reason === 'expired') this.activity.sessionsExpired(refs);
     else this.activity.sessionsRevoked(refs);
     return removed;

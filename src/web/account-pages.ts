@@ -5,10 +5,12 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
 import { findUserById } from '../auth/users.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
-import { readHistory, readNewDeviceNotices } from '../sessions/session-history.ts';
+import { readNewDeviceNotices } from '../sessions/new-device-sign-ins.ts';
+import { readHistory } from '../sessions/session-history.ts';
 import { SessionActions } from '../sessions/session-actions.ts';
 import { clearSessionCookie, requireSignedIn, signedIn, type PasswordGate } from '../sessions/session-middleware.ts';
-import { formBody, formErrors, NO_FORM_ERRORS, renderForm, type FormErrors } from './forms.ts';
+import { formBody, renderForm, type FormErrors } from './forms.ts';
+import { passwordFormErrors, passwordFormRedirect } from './password-form.ts';
 
 export interface AccountPageDeps extends AuthActionDeps {
   limits: RateLimiting;
@@ -27,8 +29,6 @@ const NOTICES: Record<string, string> = {
   'others-signed-out': 'All other devices were signed out.',
   'password-changed': 'Your password was changed. Every other device was signed out.',
 };
-
-const PASSWORD_LABELS = { currentPassword: 'Current password', newPassword: 'New password' };
 
 export function createAccountPages(deps: AccountPageDeps): Router {
   const { db, limits, isProduction, verifyCsrf } = deps;
@@ -49,6 +49,7 @@ export function createAccountPages(deps: AccountPageDeps): Router {
       title: 'Your account',
       profile: { name: user?.name ?? session.user.name, email: user?.email ?? session.user.email, role: user?.role ?? session.user.role, createdAt: user?.createdAt ?? null },
       passwordEnteredAt: new Date(session.authenticatedAt).toISOString(),
+      currentHandle: session.handle,
       sessions,
       history: history.slice(0, ACTIVITY_SHOWN),
       notice: NOTICES[String(req.query.notice)] ?? '',
@@ -58,14 +59,14 @@ export function createAccountPages(deps: AccountPageDeps): Router {
   }
 
   router.get('/account', requireSignedIn, async function accountPage(req, res) {
-    await renderAccount(req, res, NO_FORM_ERRORS);
+    await renderAccount(req, res, passwordFormErrors(req.query.password));
   });
 
   router.post('/account/password', formBody, limits.ipLimiter, requireSignedIn, verifyCsrf, async function changePassword(req, res) {
     try {
       await auth.changePassword(req, req.body);
     } catch (err) {
-      return renderAccount(req, res, formErrors(err, ['validation_failed'], PASSWORD_LABELS));
+      return res.redirect(303, passwordFormRedirect(err));
     }
     res.redirect(303, '/account?notice=password-changed');
   });

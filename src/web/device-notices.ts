@@ -3,7 +3,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
-import { dismissNewDeviceNotice } from '../sessions/session-history.ts';
+import { dismissNewDeviceNotice } from '../sessions/new-device-sign-ins.ts';
 import { requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
 import { formBody } from './forms.ts';
 

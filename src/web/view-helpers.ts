@@ -29,6 +29,23 @@ function formatTime(iso: string | Date | null | undefined): string {
   return Number.isNaN(date.getTime()) ? '—' : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+const RELATIVE_UNITS: Array<[ms: number, name: string]> = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min']];
+
+/**
+ * `3 min ago`, `in 6 d`, `just now`: short enough for a table cell, counted from `nowMs` (the
+ * app's clock, so a page and its tests agree). Whole units, rounded down: "in 6 d" is at least 6 days.
+ */
+function formatRelativeTime(iso: string | Date | null | undefined, nowMs: number): string {
+  if (!iso) return '—';
+  const deltaMs = new Date(iso).getTime() - nowMs;
+  if (Number.isNaN(deltaMs)) return '—';
+  const found = RELATIVE_UNITS.find(([size]) => Math.abs(deltaMs) >= size);
+  if (!found) return deltaMs <= 0 ? 'just now' : 'in < 1 min';
+  const [size, name] = found;
+  const count = Math.floor(Math.abs(deltaMs) / size);
+  return deltaMs < 0 ? `${count} ${name} ago` : `in ${count} ${name}`;
+}
+
 function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
@@ -69,6 +86,25 @@ function eventLabel(event: { type: string; flags?: readonly EventFlag[] }): stri
   return flag ? FLAGGED_LABELS[flag] : (EVENT_LABELS[event.type as SessionEventType] ?? event.type);
 }
 
+interface EndedEvent {
+  type: string;
+  sessionId?: string;
+  by?: { sessionId?: string | null; userAgent?: string | null; admin?: boolean; command?: string };
+}
+
+/**
+ * Who signed a device out, for the history (the event's own device is the one that ended):
+ * "from this device", "from Firefox 120 on Linux", "by an administrator"; null when nobody
+ * else did (an expiry, a session ending itself).
+ */
+function endedBy(event: EndedEvent, currentHandle: string | null): string | null {
+  const by = event.by;
+  if (!by || (event.type !== 'revoked' && event.type !== 'logout')) return null;
+  if (by.admin || by.command !== undefined) return 'by an administrator';
+  if (by.sessionId === event.sessionId) return null;
+  return by.sessionId === currentHandle ? 'from this device' : `from ${userAgentLabel(by.userAgent ?? null)}`;
+}
+
 export interface ActivityAnalytics {
   hours: string[];
   series: Partial<Record<'logins' | 'loginFailures' | 'sessionsCreated' | 'sessionsRevoked' | 'rateLimited', number[]>>;
@@ -99,4 +135,4 @@ function adminSessionsUrl(params: Record<string, string | number | null | undefi
   return text ? `/admin/sessions?${text}` : '/admin/sessions';
 }
 
-export const viewHelpers = { formatTime, formatBytes, formatDuration, formatPercent, deviceLabel, userAgentLabel, eventLabel, activityChart, activitySeries: ACTIVITY_SERIES, adminSessionsUrl };
+export const viewHelpers = { formatTime, formatRelativeTime, formatBytes, formatDuration, formatPercent, deviceLabel, userAgentLabel, eventLabel, endedBy, activityChart, activitySeries: ACTIVITY_SERIES, adminSessionsUrl };

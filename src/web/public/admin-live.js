@@ -13,6 +13,12 @@ const LABELS = {
 const list = document.getElementById('live-events');
 const status = document.getElementById('live-status');
 
+/** Who: the account's email when the event carries it, else its id (the id stays on hover). */
+function who(event) {
+  if (event.email) return String(event.email);
+  return event.userId ? `user ${event.userId}` : 'unknown account';
+}
+
 function show(event) {
   const item = document.createElement('li');
   item.className = `live-${String(event.type).replace(/[^a-z_]/g, '')}`;
@@ -21,8 +27,14 @@ function show(event) {
   time.textContent = String(event.at).slice(11, 19);
   const what = document.createElement('strong');
   what.textContent = LABELS[event.type] ?? String(event.type);
-  const details = [event.userId ? `user ${event.userId}` : 'unknown user', event.sessionId ? `session ${event.sessionId}` : null, event.device ? `on ${event.device}` : null, event.ip ? `from ${event.ip}` : null];
-  item.append(time, ' ', what, ` ${details.filter(Boolean).join(', ')}`);
+  const user = document.createElement('span');
+  user.className = 'live-user';
+  user.textContent = who(event);
+  if (event.email && event.userId) user.title = `user ${event.userId}`;
+  const count = event.count ? `${Number(event.count)} sessions` : null;
+  const details = [count, event.sessionId ? `session ${event.sessionId}` : null, event.device ? `on ${event.device}` : null, event.ip ? `from ${event.ip}` : null];
+  const rest = details.filter(Boolean).join(', ');
+  item.append(time, ' ', what, ' ', user, rest ? `, ${rest}` : '');
   list.prepend(item);
   while (list.children.length > MAX_SHOWN) list.lastElementChild.remove();
 }
