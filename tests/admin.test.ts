@@ -258,6 +258,19 @@ describe('live events name the account', () => {
     }
   });
 
+  it('a locked account\'s refused attempt (rate_limited) carries the account\'s email too', async () => {
+    const t = await newApp({ ACCOUNT_MAX_FAILURES: '1', CHALLENGE_AFTER_ACCOUNT_FAILURES: '0' });
+    const { events, unsubscribe } = await liveEvents(t);
+    try {
+      const { email, user } = await registerUser(t);
+      await request(t.app).post('/api/auth/login').send({ email, password: 'wrong password' }); // locks
+      await waitFor(() => events.some((e) => e.type === 'rate_limited' && e.userId === user.id), 5000);
+      expect(events.find((e) => e.type === 'rate_limited' && e.userId === user.id)).toMatchObject({ email });
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it('real sign-ins and sign-outs name the account by its email: a sign-in, and a session signed out (its email read from the deleted row)', async () => {
     const t = await newApp();
     const { events, unsubscribe } = await liveEvents(t);

@@ -58,7 +58,7 @@ export class LoginProtection {
     const context = requestContext(req);
     this.activity.loginFailed(attempt.userId, context.ip, attempt.email);
     await recordEvent(this.db, { type: 'login_failed', userId: attempt.userId, ...context });
-    if (lockedForMs > 0) await this.rateLimited(req, attempt.userId);
+    if (lockedForMs > 0) await this.rateLimited(req, attempt.userId, attempt.email);
     return { ok: false, lockedForMs };
   }
 
@@ -77,14 +77,15 @@ export class LoginProtection {
       throw new AppError('challenge_required', undefined, { extra: { challenge: await this.limits.challenges.create() } });
     }
     const retry = { retryAfterSeconds: retryAfterSeconds(admission.retryAfterMs) };
-    await this.rateLimited(req, attempt.userId);
+    await this.rateLimited(req, attempt.userId, attempt.email);
     if (mode === 'confirm') throw new AppError('rate_limited', 'Too many wrong passwords; try again later.', retry);
     await this.passwords.burn(attempt.password);
     throw new AppError('invalid_credentials', undefined, retry);
   }
 
-  private async rateLimited(req: Request, userId: string | null): Promise<void> {
-    this.activity.rateLimited(userId, requestContext(req).ip);
+  /** `email`: the attempt's; Activity shows it only when there is an account (userId). */
+  private async rateLimited(req: Request, userId: string | null, email: string): Promise<void> {
+    this.activity.rateLimited(userId, requestContext(req).ip, email);
     await this.recordRateLimited(req, userId);
   }
 
