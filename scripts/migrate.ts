@@ -1,12 +1,11 @@
-// `npm run migrate` (and the first half of `npm start`): create the database if missing,
-// then apply pending migrations.
+// `npm run migrate` (and the first half of `npm start`): validate every setting first (no
+// migration runs on a bad configuration), then create the database if missing and apply
+// pending migrations.
 import { maskUrl } from '../src/config.ts';
-import { DEFAULT_DATABASE_URL } from '../src/db-url.ts';
-import { loadEnvFile } from '../src/env-file.ts';
 import { applyMigrations, ensureDatabase } from '../src/migrations.ts';
+import { loadConfigOrExit } from '../src/startup-config.ts';
 
-loadEnvFile();
-const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+const { databaseUrl } = loadConfigOrExit();
 try {
   if (await ensureDatabase(databaseUrl)) console.log(`created database at ${maskUrl(databaseUrl)}`);
   await applyMigrations(databaseUrl);

@@ -145,18 +145,31 @@ function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''));
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(withoutEmpty(env));
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? 'settings');
-      const raw = env[name];
-      problems.push(`${name}: ${issue.message}${raw === undefined ? '' : ` (got "${/URL|TOKEN|SECRET|PASSWORD/.test(name) ? '<hidden>' : raw}")`}`);
+type Settings = z.output<typeof schema>;
+
+/**
+ * Each setting on its own, so that every bad one is reported in the same run (SPEC §3): a bad
+ * value is a problem, and its default stands in for it while the checks that follow run.
+ */
+function parseEach(env: Record<string, string>, problems: string[]): Settings {
+  const values: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const result = field.safeParse(env[name]);
+    if (result.success) {
+      values[name] = result.data;
+      continue;
     }
-    throw new ConfigError(problems);
+    const raw = env[name];
+    problems.push(`${name}: ${result.error.issues[0]?.message ?? 'not valid'}${raw === undefined ? '' : ` (got "${/URL|TOKEN|SECRET|PASSWORD/.test(name) ? '<hidden>' : raw}")`}`);
+    const fallback = field.safeParse(undefined);
+    values[name] = fallback.success ? fallback.data : undefined;
   }
-  const s = parsed.data;
+  return values as Settings;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const s = parseEach(withoutEmpty(env), problems);
   const isProduction = s.NODE_ENV === 'production';
   const { secrets, dev } = parseSecrets(s.SESSION_SECRET, isProduction, problems);
 

@@ -1,10 +1,10 @@
 // Starts and stops the service: settings, clients, listen, graceful shutdown.
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig, maskUrl, type Config } from './config.ts';
+import { maskUrl } from './config.ts';
 import type { RedisSettings } from './redis-settings.ts';
 import { createDb } from './db.ts';
-import { loadEnvFile } from './env-file.ts';
+import { loadConfigOrExit } from './startup-config.ts';
 import { installClientErrorHandler } from './http/client-errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createRedisClient, RedisCredentialsError, startRedis, type RedisClient } from './redis.ts';
@@ -18,17 +18,6 @@ const EXIT_FALLBACK_MS = 1_000;
 const CLOSE_DEADLINE_MS = 5_000;
 /** How often, while draining, keep-alive connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100;
-
-function loadConfigOrExit(): Config {
-  loadEnvFile();
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) console.error(`config: ${problem}`);
-    process.exit(1);
-  }
-}
 
 /** Prisma's message spans lines and opens with the call that failed; the cause is what is left. */
 function oneLine(message: string): string {

@@ -31,16 +31,24 @@ describe('loadConfig', () => {
 
   it('reports one line per bad setting, naming it and what is expected', () => {
     const problems = problemsOf({ PORT: 'abc', REDIS_URL: 'http://nope', SESSION_TTL: '-5', REDIS_DB: '99', TRUST_PROXY: 'not an ip' });
-    expect(problems).toHaveLength(4); // TRUST_PROXY is checked once the others pass
+    expect(problems).toHaveLength(5); // every bad setting in the same run
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^PORT: expected a whole number from 0 to 65535 \(got "abc"\)$/),
         expect.stringMatching(/^REDIS_URL: expected a URL like redis:\/\/host:6379/),
         expect.stringMatching(/^SESSION_TTL: expected a whole number/),
         expect.stringMatching(/^REDIS_DB: expected a whole number from 0 to 15/),
+        expect.stringMatching(/^TRUST_PROXY: expected false, true, a hop count/),
       ]),
     );
     expect(problemsOf({ TRUST_PROXY: 'not an ip' })).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, true, a hop count/)]);
+  });
+
+  it('reports a bad value and a short production secret together, not one after the other', () => {
+    expect(problemsOf({ NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^PORT: expected a whole number/),
+      expect.stringMatching(/^SESSION_SECRET: every secret must be at least 32/),
+    ]);
   });
 
   it('requires a SESSION_SECRET of at least 32 characters in production', () => {

@@ -1,6 +1,7 @@
 // The real entry point, as `npm start` runs it: startup failures, starting while Redis is away,
 // and a clean SIGTERM.
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../scripts/lib/server-process.ts';
@@ -38,6 +39,34 @@ function runServer(env: Record<string, string>, onStdout?: (text: string, kill: 
     });
   });
 }
+
+describe('the migration step of npm start (scripts/migrate.ts)', () => {
+  it('reports every bad setting and exits 1 before it connects anywhere: no database is created', async () => {
+    const url = new URL(inject('databaseUrl'));
+    const name = `rsa_never_created_${Date.now()}`;
+    url.pathname = `/${name}`;
+    const run = await new Promise<Run>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short', DATABASE_URL: url.toString(), REDIS_URL: inject('redisUrl') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^config: PORT: /), expect.stringMatching(/^config: SESSION_SECRET: /)]);
+    const admin = new pg.Client({ connectionString: inject('databaseUrl') });
+    await admin.connect();
+    try {
+      expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount).toBe(0);
+    } finally {
+      await admin.end();
+    }
+  });
+});
 
 describe('server startup', () => {
   it('exits 1 with one line per bad setting and no stack trace', async () => {
