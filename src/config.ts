@@ -1,4 +1,4 @@
-// Settings (SPEC §3): read from the environment once at start, validated, typed.
+// Settings (README: Settings): read from the environment once at start, validated, typed.
 // A bad value is reported as one line per setting naming what is expected.
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
@@ -31,7 +31,7 @@ export interface Config {
   /** A session signed in without "keep me signed in": never longer than sessionTtlSeconds. */
   sessionShortTtlSeconds: number;
   sessionIdleTimeoutSeconds: number;
-  /** How recently the password must have been entered for a sensitive action (SPEC §4a). */
+  /** How recently the password must have been entered for a sensitive action (README: Sensitive actions need a recent password). */
   reauthMaxAgeSeconds: number;
   trustProxy: boolean | number | string[];
   rateLimitWindowMs: number;
@@ -148,7 +148,7 @@ function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
 type Settings = z.output<typeof schema>;
 
 /**
- * Each setting on its own, so that every bad one is reported in the same run (SPEC §3): a bad
+ * Each setting on its own, so that every bad one is reported in the same run (README: Settings): a bad
  * value is a problem, and its default stands in for it while the checks that follow run.
  */
 function parseEach(env: Record<string, string>, problems: string[]): Settings {

@@ -1,4 +1,4 @@
-// One factory for the Redis client of every deployment (SPEC §9): one node, a Sentinel-managed
+// One factory for the Redis client of every deployment (README: Deployments): one node, a Sentinel-managed
 // primary, or a Redis Cluster. The rest of the code holds a RedisClient and does not ask which:
 // commands route by key in every mode (scripts name their keys, and keys share hash tags,
 // sessions/session-keys.ts). What differs is behind the client's `deployment`:
@@ -49,7 +49,7 @@ function nodeOptions(settings: RedisSettings, retry: boolean) {
 }
 
 /**
- * REDIS_PASSWORD overrides a password in the URL (SPEC §3). node-redis lets the URL's password
+ * REDIS_PASSWORD overrides a password in the URL (README: Settings). node-redis lets the URL's password
  * win over a `password` option, so the URL goes without it when REDIS_PASSWORD is set.
  */
 function singleUrl(url: string, password: string | undefined): { url: string; username?: string } {

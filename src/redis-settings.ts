@@ -1,4 +1,4 @@
-// Where Redis is and how to reach it (SPEC §3, §9): one node (REDIS_URL), a Sentinel-managed
+// Where Redis is and how to reach it (README: Settings, Deployments): one node (REDIS_URL), a Sentinel-managed
 // primary (REDIS_SENTINELS), or a Redis Cluster (REDIS_CLUSTER_NODES); the same credentials and
 // TLS for every data node the client finds. Parsed once with the other settings (config.ts);
 // TLS files are read here, so a missing one is a configuration error at start.

@@ -28,7 +28,7 @@ function oneLine(message: string): string {
 }
 
 /**
- * A Redis that cannot be reached does not stop the start (SPEC §3): restarting instances during a
+ * A Redis that cannot be reached does not stop the start (README: Settings): restarting instances during a
  * Redis outage must keep them in service. They serve from PostgreSQL, the client keeps trying
  * and is used once it connects. A Redis that refuses the credentials is a setting to fix: stop.
  */

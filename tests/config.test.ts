@@ -12,7 +12,7 @@ const problemsOf = (env: Record<string, string>) => {
 };
 
 describe('loadConfig', () => {
-  it('uses the SPEC defaults when nothing is set', () => {
+  it('uses the documented defaults when nothing is set', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,

@@ -1,4 +1,4 @@
-// The server-rendered pages (SPEC §7): every form path, CSRF, redirects, escaping, errors.
+// The server-rendered pages (README: Pages): every form path, CSRF, redirects, escaping, errors.
 import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import request from 'supertest';

@@ -1,4 +1,4 @@
-// Readiness (SPEC §6) and starting without Redis (SPEC §3), against real Redis and PostgreSQL:
+// Readiness (README: Health, readiness and shutdown) and starting without Redis (README: Settings), against real Redis and PostgreSQL:
 // faults are injected on the wire (a TCP proxy cut or holding back answers) or by starting a
 // redis-server where nothing listened, never by mocking a client.
 import { singleNode } from '../src/redis-settings.ts';

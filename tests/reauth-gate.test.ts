@@ -1,4 +1,4 @@
-// Sensitive actions need a recent password (issue 14 part 1, SPEC §4a): every session records
+// Sensitive actions need a recent password (issue 14 part 1, README: Sensitive actions need a recent password): every session records
 // when the password was last entered in it; signing other devices out (and every state-changing
 // /admin route) is refused with 403 reauthentication_required once that is older than
 // REAUTH_MAX_AGE_SECONDS, and allowed again after POST /api/auth/reauthenticate, which also moves

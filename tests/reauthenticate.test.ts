@@ -1,4 +1,4 @@
-// Re-authentication (issue 14 part 1, SPEC §4a): POST /api/auth/reauthenticate checks the
+// Re-authentication (issue 14 part 1, README: Sensitive actions need a recent password): POST /api/auth/reauthenticate checks the
 // password behind the account's failed-login budget and moves the session to a new secret id
 // under the same public handle; the /reauthenticate page, and the gated page forms that send
 // the browser there and back without replaying the action. Time moves only through the app's

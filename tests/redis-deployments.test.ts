@@ -1,4 +1,4 @@
-// The product on Redis's own deployments (SPEC §9), against real servers started by the test:
+// The product on Redis's own deployments (README: Deployments), against real servers started by the test:
 // a 3-master Redis Cluster with a replica each, a primary + replica + 3 Sentinels, and a TLS
 // redis-server with a private CA. Through each, two instances share sign-ins, revocations, the
 // admin summary, rate limits and live events; then the primary of the user's data is killed and
@@ -141,7 +141,7 @@ describe('Redis over TLS with a private CA', () => {
   }, 60_000);
 });
 
-describe('start-up errors that name the cause (SPEC §3)', () => {
+describe('start-up errors that name the cause (README: Settings)', () => {
   it('a certificate that does not verify stops the start, saying so', async () => {
     const tls = await startTlsRedis();
     cleanups.push(() => tls.stop());

@@ -1,4 +1,4 @@
-// "Keep me signed in" (issue 14 part 2, SPEC §4 and §7): the login form's checkbox (unchecked by
+// "Keep me signed in" (issue 14 part 2, README: HTTP API, Pages): the login form's checkbox (unchecked by
 // default) and the API's `remember` (default true). Not remembered: a browser-session cookie
 // (no Expires, no Max-Age) and an absolute lifetime of SESSION_SHORT_TTL, followed by the row,
 // the Redis entry's TTL and the user's index; remembered: SESSION_TTL, as before.
@@ -30,7 +30,7 @@ async function existingUser(app: TestApp) {
   return user;
 }
 
-/** The cookie keeps the attributes of SPEC §8 whatever its lifetime. */
+/** The cookie keeps the attributes of README: Decisions whatever its lifetime. */
 function expectSessionCookieAttributes(line: string): void {
   expect(line).toMatch(/;\s*HttpOnly/i);
   expect(line).toMatch(/;\s*SameSite=Lax/i);

@@ -147,7 +147,7 @@ function cookieFrom(res: Response): string {
 /** Log lines reach stdout in blocks or once a second (logger.ts): wait for one, within a bound. */
 const logShows = (server: ServerProcess, text: string) => waitFor(() => server.output().includes(text), 10_000);
 
-describe('starting while Redis is unreachable (SPEC §3)', () => {
+describe('starting while Redis is unreachable (README: Settings)', () => {
   it('serves signed-in requests from PostgreSQL, reports "degraded", and uses Redis within 30 s of it answering', async () => {
     const port = await freePort(); // nothing listens there yet
     const maskedUrl = `redis://:****@127.0.0.1:${port}`;

@@ -86,7 +86,7 @@ export function startLoginCycles({ url, connections, seconds, emails, timeoutSec
               const client = context as Client;
               // autocannon starts every cycle with a fresh context, so the accounts rotate over the
               // clients and two clients sometimes share one: a login racing the other client's
-              // "sign out other devices" then loses (401, by design: SPEC §4b), and so do the
+              // "sign out other devices" then loses (401, by design: README: How a session flows), and so do the
               // requests of that cycle.
               client.email ??= emails[nextUser++ % emails.length];
               return { ...req, body: JSON.stringify({ email: client.email, password: PASSWORD }) };

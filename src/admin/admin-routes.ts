@@ -1,4 +1,4 @@
-// /admin (SPEC §5): every session, revocation, analytics and live events, for role `admin`.
+// /admin (README: Admin): every session, revocation, analytics and live events, for role `admin`.
 import { Router, type Request, type RequestHandler } from 'express';
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
@@ -24,7 +24,7 @@ export interface AdminRouteDeps {
   now: () => number;
   /** The pages' CSRF check (createCsrfProtection in app.ts), for the dashboard's forms. */
   verifyCsrf: RequestHandler;
-  /** Every state-changing admin route needs a recently entered password (SPEC §4a). */
+  /** Every state-changing admin route needs a recently entered password (README: Sensitive actions need a recent password). */
   recentPassword: PasswordGate;
 }
 

@@ -96,7 +96,7 @@ export class AuthActions {
   }
 
   /**
-   * The password again, in a signed-in session (SPEC §4a): checked behind the account's
+   * The password again, in a signed-in session (README: Sensitive actions need a recent password): checked behind the account's
    * failed-login budget like a sign-in (a wrong one counts as a failed login), then the session
    * continues under a new secret id with a fresh `authenticatedAt`.
    */

@@ -1,4 +1,4 @@
-// /api/auth: register, login, reauthenticate, logout, logout-all, me, password (SPEC §4).
+// /api/auth: register, login, reauthenticate, logout, logout-all, me, password (README: HTTP API).
 import { Router } from 'express';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { expiresAt } from '../sessions/session-data.ts';

@@ -1,4 +1,4 @@
-// Request bodies of the auth routes, validated with zod. Limits come from SPEC §8.
+// Request bodies of the auth routes, validated with zod. Limits come from README: Decisions.
 import { z } from 'zod';
 import { AppError } from '../http/errors.ts';
 

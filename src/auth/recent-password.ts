@@ -1,4 +1,4 @@
-// The recent-password gate (SPEC §4a). A session cookie stolen hours after sign-in must not be
+// The recent-password gate (README: Sensitive actions need a recent password). A session cookie stolen hours after sign-in must not be
 // enough to sign the person out everywhere, revoke their devices, or (an admin's) revoke anyone:
 // those actions need the password to have been entered in this very session within
 // REAUTH_MAX_AGE_SECONDS — counted from the last time it was entered (`authenticatedAt`), not

@@ -1,4 +1,4 @@
-// Liveness and readiness (SPEC §6). Neither touches the session middleware.
+// Liveness and readiness (README: Health, readiness and shutdown). Neither touches the session middleware.
 import { Router } from 'express';
 import { checkDependencies, readinessAnswer, type ReadinessDeps } from './readiness.ts';
 

@@ -1,4 +1,4 @@
-// Readiness (SPEC §6): can this instance serve signed-in requests? It can while Redis or
+// Readiness (README: Health, readiness and shutdown): can this instance serve signed-in requests? It can while Redis or
 // PostgreSQL answers (sessions are read from whichever does), so it stays ready through an outage
 // of one of them: an outage every instance shares must not take them all out of the load
 // balancer at once. Only when neither can serve is it unready — and Redis can serve sessions

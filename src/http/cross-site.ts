@@ -10,7 +10,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from './errors.ts';
 
-/** Methods that change nothing (SPEC: no GET changes anything). */
+/** Methods that change nothing (no GET changes anything). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** `same-origin`: this site's own page; `none`: the person did it (typed, bookmarked). */

@@ -35,7 +35,7 @@ function toAppError(err: unknown): AppError | null {
   return null;
 }
 
-/** The JSON API answers in JSON whatever the client accepts (SPEC §4: never HTML). */
+/** The JSON API answers in JSON whatever the client accepts (README: HTTP API: never HTML). */
 const API_PATH = /^\/api(\/|$)/;
 
 /**

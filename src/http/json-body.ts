@@ -1,4 +1,4 @@
-// Request bodies of the JSON API (SPEC §4): JSON only, parsed by body-parser (express.json),
+// Request bodies of the JSON API (README: HTTP API): JSON only, parsed by body-parser (express.json),
 // and always a JSON object no deeper than MAX_JSON_DEPTH.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from './errors.ts';

@@ -1,4 +1,4 @@
-// GET /metrics (SPEC §6): for an admin's session, or `Authorization: Bearer $METRICS_TOKEN`.
+// GET /metrics (README: Health, readiness and shutdown): for an admin's session, or `Authorization: Bearer $METRICS_TOKEN`.
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { createRequireAdmin } from '../admin/require-admin.ts';

@@ -1,4 +1,4 @@
-// The per-IP limit on the auth routes (SPEC §3: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS).
+// The per-IP limit on the auth routes (README: Settings: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS).
 import { rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
 import type { Activity } from '../analytics/activity.ts';
 import { AppError } from '../http/errors.ts';

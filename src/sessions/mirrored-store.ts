@@ -14,7 +14,7 @@
 //                      `lastSeenAt` and TTL; the row follows through the write-behind queue.
 //   revoke  destroy(): see session-revoker.ts.
 //   restore            restoreSession() below.
-// A visitor who is not signed in is never stored (SPEC §4b).
+// A visitor who is not signed in is never stored (README: How a session flows).
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import type { Activity } from '../analytics/activity.ts';

@@ -1,7 +1,7 @@
 // Revocations that reached PostgreSQL but not Redis (the revoking instance could not reach it,
 // Redis refused the write, or the instance died first) are applied by every instance: a poll
-// every 2 s, so a revocation is in Redis within 5 s of its answer wherever it was made (SPEC
-// §4b). Applying is idempotent, so no instance needs to lead.
+// every 2 s, so a revocation is in Redis within 5 s of its answer wherever it was made (README:
+// How a session flows). Applying is idempotent, so no instance needs to lead.
 //
 // Redis is trusted for sessions (redis-trust.ts) only after a catch-up with the server it is
 // talking to, so an instance reads sessions from PostgreSQL while it may be behind:

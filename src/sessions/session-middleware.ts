@@ -1,4 +1,4 @@
-// express-session configured for this product (SPEC §8), plus the small request helpers
+// express-session configured for this product (README: Decisions), plus the small request helpers
 // routes use to reach the signed-in session.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session, { type Store } from 'express-session';
@@ -54,7 +54,7 @@ export function signedIn(req: Request): SessionAuth {
   return auth;
 }
 
-/** What routes need of the recent-password gate (SPEC §4a; auth/recent-password.ts is the one). */
+/** What routes need of the recent-password gate (README: Sensitive actions need a recent password; auth/recent-password.ts is the one). */
 export interface PasswordGate {
   /** REAUTH_MAX_AGE_SECONDS, in ms. */
   readonly maxAgeMs: number;

@@ -1,4 +1,4 @@
-// /api/sessions: the signed-in user's own sessions (SPEC §4).
+// /api/sessions: the signed-in user's own sessions (README: HTTP API).
 import { Router } from 'express';
 import type { Db } from '../db.ts';
 import type { Sessions } from './index.ts';

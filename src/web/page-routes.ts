@@ -1,4 +1,4 @@
-// Every server-rendered page (SPEC §7) but the admin dashboard, which the admin router renders.
+// Every server-rendered page (README: Pages) but the admin dashboard, which the admin router renders.
 import { Router } from 'express';
 import { createAccountPages, type AccountPageDeps } from './account-pages.ts';
 import { createAuthPages } from './auth-pages.ts';

@@ -1,4 +1,4 @@
-// /reauthenticate: the password again, before a sensitive action (SPEC §4a). The error page
+// /reauthenticate: the password again, before a sensitive action (README: Sensitive actions need a recent password). The error page
 // sends the person here with `next` = the page they were on; after the password they are back
 // there and click again — the action they tried is never replayed from here.
 import { Router, type RequestHandler } from 'express';

@@ -1,4 +1,4 @@
-// Helpers for the recent-password gate (SPEC §4a) and "keep me signed in" tests: making a
+// Helpers for the recent-password gate (README: Sensitive actions need a recent password) and "keep me signed in" tests: making a
 // session stale through the app's clock, re-entering the password, admins, what a cookie says,
 // and the state of a user's sessions before and after a refused action.
 import { solveChallenge } from 'altcha-lib';
