@@ -31,12 +31,13 @@ export interface SignInDeps {
 export interface StartOptions {
   /** "Keep me signed in": a persistent cookie and SESSION_TTL; else a browser-session cookie and SESSION_SHORT_TTL. */
   remember: boolean;
-  /** The error to answer with when a credential change won the race. */
-  lost?: ErrorCode;
 }
 
-/** `credentialVersion` is the user's version as read before the password check. */
-export async function startSession(req: Request, user: SessionUser, credentialVersion: number, deps: SignInDeps, { remember, lost = 'invalid_credentials' }: StartOptions): Promise<SessionAuth> {
+/**
+ * `credentialVersion` is the user's version as read before the password check; a credential
+ * change that won the race is answered like a wrong password (401 invalid_credentials).
+ */
+export async function startSession(req: Request, user: SessionUser, credentialVersion: number, deps: SignInDeps, { remember }: StartOptions): Promise<SessionAuth> {
   const { lifetime, activity, revoker, now } = deps;
   const previous = req.session?.auth;
   // Signing in again over a signed-in session ends that one (it may be someone else's) — by
@@ -57,7 +58,7 @@ export async function startSession(req: Request, user: SessionUser, credentialVe
   req.session.auth = auth;
   if (!remember) useBrowserSessionCookie(req.session);
   markNewSession(req.session, credentialVersion);
-  await save(req, lost);
+  await save(req, 'invalid_credentials');
   activity.sessionCreated({ userId: user.id, handle: auth.handle, email: user.email }, auth.ip);
   return auth;
 }
