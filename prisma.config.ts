@@ -1,6 +1,12 @@
 // Prisma CLI configuration. The CLI runs through the pg driver adapter and the JavaScript
 // schema engine, so `migrate deploy` works where Prisma's native engines cannot be downloaded.
-import { PrismaPg } from '@prisma/adapter-pg';
+//
+// The CLI's adapter is 7.10 under an npm alias (package.json: prisma-cli-adapter-pg), while the
+// application's client uses @prisma/adapter-pg 6.19.3, its own version line. The 6.19 adapter
+// cannot serve the schema engine: describing the database fails with "Column type 'name' could
+// not be deserialized" (https://github.com/prisma/orm/issues/27403); 7.10 maps that type.
+// Only this file imports the alias.
+import { PrismaPg } from 'prisma-cli-adapter-pg';
 import { defineConfig } from 'prisma/config';
 import { DEFAULT_DATABASE_URL } from './src/db-url.ts';
 import { loadEnvFile } from './src/env-file.ts';

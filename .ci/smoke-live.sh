@@ -27,11 +27,11 @@ cleanup() {
 trap cleanup EXIT
 
 echo "ci: smoke: migrating rsa_ci_${run_id}"
-DATABASE_URL="$database_url" node --import tsx scripts/migrate.ts >"$log" 2>&1
+DATABASE_URL="$database_url" node dist/cli/migrate.js >"$log" 2>&1
 
 env NODE_ENV=development SESSION_SECRET="ci-smoke-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
   HOST=127.0.0.1 PORT=0 DATABASE_URL="$database_url" REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX="$key_prefix" \
-  LOG_LEVEL=info node --import tsx src/server.ts >"$log" 2>&1 &
+  LOG_LEVEL=info node --enable-source-maps dist/server.js >"$log" 2>&1 &
 server_pid=$!
 
 port=""

@@ -56,7 +56,7 @@ const redisPort = await freePort();
 const redisServer = await startRedis(redisPort);
 const databaseUrl = `postgresql://postgres@127.0.0.1:5432/rsa_bench_admin_${randomBytes(4).toString('hex')}`;
 await ensureDatabase(databaseUrl);
-await applyMigrations(databaseUrl, { quiet: true });
+await applyMigrations(databaseUrl);
 
 const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000' });
 const logger = createLogger('silent');

@@ -124,7 +124,7 @@ export async function startLineup(keys: readonly AppKey[], options: LineupOption
   await createDatabases([...plain, ...migrated.slice(0, 1)]);
   if (migrated.length > 0) {
     log(`migrating ${migrated.length} database(s)`);
-    await applyMigrations(migrated[0]!, { quiet: true });
+    await applyMigrations(migrated[0]!);
     for (const url of migrated.slice(1)) await cloneDatabase(migrated[0]!, url);
   }
 

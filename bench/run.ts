@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import { locateSessionId, SessionKeys } from '../src/sessions/session-keys.ts';
-import { sessionCookieSettings } from '../src/sessions/session-middleware.ts';
+import { sessionCookieSettings } from '../src/sessions/session-cookie.ts';
 import { createSessionSerializer } from '../src/sessions/session-serializer.ts';
 import { Cleanup } from './cleanup.ts';
 import { appCounters } from './children.ts';

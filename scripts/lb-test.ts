@@ -218,7 +218,7 @@ let exitCode = 1;
 try {
   await ensureDatabase(databaseUrl);
   databaseCreated = true;
-  await applyMigrations(databaseUrl, { quiet: true });
+  await applyMigrations(databaseUrl);
 
   const ports: number[] = [];
   while (ports.length < INSTANCES + 1) {

@@ -21,7 +21,7 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `rsa-load-${run}:`;
 
 await ensureDatabase(databaseUrl);
-await applyMigrations(databaseUrl, { quiet: true });
+await applyMigrations(databaseUrl);
 const server = await startServerProcess({
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,

@@ -8,8 +8,8 @@
 import express, { type Express } from 'express';
 import { createAdminRouter } from './admin/admin-routes.ts';
 import { endEventStreams } from './admin/event-stream.ts';
+import { ActivityCounters } from './analytics/activity-counters.ts';
 import { Activity } from './analytics/activity.ts';
-import { HourlyCounters } from './analytics/hourly-counters.ts';
 import { LiveEvents } from './analytics/live-events.ts';
 import { createAuthRouter } from './auth/auth-routes.ts';
 import { LoginProtection } from './auth/login-protection.ts';
@@ -30,7 +30,7 @@ import { createRateLimiting, type RateLimiting } from './rate-limit/index.ts';
 import type { RedisClient } from './redis.ts';
 import { RedisFallback } from './redis-fallback.ts';
 import { createSessions, type Sessions } from './sessions/index.ts';
-import type { SessionHooks } from './sessions/mirrored-store.ts';
+import type { SessionHooks } from './sessions/session-hooks.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionRouter } from './sessions/session-routes.ts';
 import { configureViews, createCsrfProtection, createPageLocals, createPageRouter, createStaticRouter, renderErrorPage } from './web/index.ts';
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): App {
       Promise.race([db.$queryRaw`SELECT 1`.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, PROBE_TIMEOUT_MS, false))]).catch(() => false),
   });
   const redisOrFallback = new RedisFallback(redis, logger);
-  const activity = new Activity(new HourlyCounters(redisOrFallback, config.redisKeyPrefix, now), new LiveEvents(redis, config.redisKeyPrefix, logger), metrics, now);
+  const activity = new Activity(new ActivityCounters(redisOrFallback, config.redisKeyPrefix, now), new LiveEvents(redis, config.redisKeyPrefix, logger), metrics, now);
   const sessions = createSessions(config, redisOrFallback, db, activity, logger, now, deps.sessionHooks);
   const limits = createRateLimiting(config, redisOrFallback, activity, now, logger);
   const passwords = new Passwords(deps.hasher);

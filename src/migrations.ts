@@ -6,6 +6,7 @@ import pg from 'pg';
 
 const INVALID_CATALOG_NAME = '3D000';
 const DUPLICATE_DATABASE = '42P04';
+const UNDEFINED_TABLE = '42P01';
 
 function databaseName(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
@@ -51,18 +52,47 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-/** `prisma migrate deploy`: applies committed migrations, never generates new ones. */
-export function applyMigrations(databaseUrl: string, options: { quiet?: boolean } = {}): Promise<void> {
+/** The names of the migrations recorded as applied; none when the table is not there yet. */
+async function appliedMigrations(databaseUrl: string): Promise<Set<string>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      'SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    );
+    return new Set(rows.map((row) => row.name));
+  } catch (err) {
+    if ((err as { code?: string }).code === UNDEFINED_TABLE) return new Set();
+    throw err;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * `prisma migrate deploy`: applies committed migrations, never generates new ones. Returns the
+ * names of the migrations it applied, oldest first. The CLI's own report (and its warning that
+ * the schema's `url` is unused beside a driver adapter: the `url` stays, see prisma.config.ts)
+ * is kept out of the start's output and shown only in the error when the CLI fails.
+ */
+export async function applyMigrations(databaseUrl: string): Promise<string[]> {
+  const before = await appliedMigrations(databaseUrl);
+  await runMigrateDeploy(databaseUrl);
+  const after = await appliedMigrations(databaseUrl);
+  return [...after].filter((name) => !before.has(name)).sort();
+}
+
+function runMigrateDeploy(databaseUrl: string): Promise<void> {
   const cli = createRequire(import.meta.url).resolve('prisma/build/index.js');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'migrate', 'deploy'], {
-      stdio: options.quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-      env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
     });
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}\n${output}`))));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}\n${output.trim()}`))));
   });
 }

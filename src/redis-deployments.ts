@@ -23,7 +23,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 
 /** Exponential backoff with jitter, capped: 50 ms, 100 ms, 200 ms … 5 s. */
-export function reconnectDelayMs(retries: number): number {
+function reconnectDelayMs(retries: number): number {
   const base = Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
   return Math.round(base / 2 + Math.random() * (base / 2));
 }

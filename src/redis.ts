@@ -7,7 +7,6 @@ import type { Logger } from './logger.ts';
 import { buildRedisClient, type RedisClient } from './redis-deployments.ts';
 
 export type { RedisClient } from './redis-deployments.ts';
-export { reconnectDelayMs } from './redis-deployments.ts';
 
 /** While Redis is not connected, the outage is logged at once and then again this often (README: Settings). */
 export const OUTAGE_LOG_EVERY_MS = 30_000;

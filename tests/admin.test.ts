@@ -300,7 +300,7 @@ describe('revocation', () => {
 
     expect((await admin.agent.delete(`/admin/sessions/${handle}`)).status).toBe(204);
     expect(await t.redis.exists(`${t.prefix}sess:${hash}`)).toBe(0);
-    expect(await t.redis.zScore(t.sessions.cache.userIndexKey(victim.user.id), hash)).toBeNull();
+    expect(await t.redis.zScore(t.sessions.cache.keys.userIndex(victim.user.id), hash)).toBeNull();
     expect(await t.sessions.cache.activeCounts(Date.now())).toEqual({ activeSessions: 1, activeUsers: 1 });
     expect(await t.db.session.findUnique({ where: { handle } })).toBeNull();
     expect(await t.db.sessionEvent.count({ where: { userId: victim.user.id, type: 'revoked', sessionHandle: handle } })).toBe(1);
@@ -318,7 +318,7 @@ describe('revocation', () => {
     expect(res.body).toEqual({ revoked: 2 });
     for (const agent of [victim.agent, other.agent]) expect((await agent.get('/api/auth/me')).status).toBe(401);
     expect(await t.db.session.count({ where: { userId: victim.user.id } })).toBe(0);
-    expect(await t.redis.exists(t.sessions.cache.userIndexKey(victim.user.id))).toBe(0);
+    expect(await t.redis.exists(t.sessions.cache.keys.userIndex(victim.user.id))).toBe(0);
     expect((await admin.agent.get('/api/auth/me')).status).toBe(200);
     expect((await admin.agent.post('/admin/users/00000000-0000-4000-8000-000000000000/revoke-sessions')).status).toBe(404);
     expect((await admin.agent.post('/admin/users/not-a-uuid/revoke-sessions')).status).toBe(404);
@@ -473,7 +473,7 @@ describe('no KEYS', () => {
 describe('npm run admin', () => {
   const runCli = (args: string[], prefix: string) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], {
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix },
       });
       let out = '';

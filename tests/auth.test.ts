@@ -135,7 +135,7 @@ describe('POST /api/auth/logout', () => {
     expect(res.headers['set-cookie']![0]).toMatch(/^sid=;.*Expires=Thu, 01 Jan 1970/);
     expect(await t.redis.exists(sessionKey(cookie))).toBe(0);
     expect(await sessionRow(cookie)).toBeNull();
-    expect(await t.redis.zCard(t.sessions.cache.userIndexKey(user.id))).toBe(0);
+    expect(await t.redis.zCard(t.sessions.cache.keys.userIndex(user.id))).toBe(0);
     expect((await request(t.app).get('/api/auth/me').set('Cookie', cookie)).status).toBe(401);
     expect((await events(user.id)).at(-1)?.type).toBe('logout');
   });

@@ -31,7 +31,7 @@ describe('consistency check', () => {
     const hashA = hashSessionId(rawSessionId(a.cookie));
     const hashB = hashSessionId(rawSessionId(b.cookie));
     users.push(a.user.id, b.user.id);
-    await t.redis.unlink(t.sessions.cache.sessionKey(locateCookie(a.cookie)));
+    await t.redis.unlink(t.sessions.cache.keys.session(locateCookie(a.cookie)));
     await t.db.session.delete({ where: { idHash: hashB } });
     const { problems } = await check();
     expect(problems).toEqual(

@@ -173,28 +173,32 @@ describe('Dockerfile', () => {
   const runtime = stages.at(-1) ?? [];
   const find = (stage: string[], keyword: string) => stage.filter((i) => i.toUpperCase().startsWith(`${keyword} `));
 
-  it('type-checks in a first stage that the runtime stage depends on', () => {
+  it('type-checks and compiles in a first stage; the runtime stage copies only its dist/', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    const checkStage = stages.find((stage) => /\bAS\s+check\b/i.test(stage[0]!))!;
-    expect(find(checkStage, 'RUN').join(' ')).toContain('npm run typecheck');
-    expect(find(runtime, 'COPY').some((i) => i.includes('--from=check'))).toBe(true);
+    const buildStage = stages.find((stage) => /\bAS\s+build\b/i.test(stage[0]!))!;
+    const run = find(buildStage, 'RUN').join(' ');
+    expect(run).toContain('npm run typecheck');
+    expect(run.indexOf('npm run build')).toBeGreaterThan(run.indexOf('npm run postinstall'));
+    expect(find(runtime, 'COPY').filter((i) => i.includes('--from='))).toEqual(['COPY --from=build /app/dist ./dist']);
   });
 
-  it('installs production dependencies only in the final stage and generates the Prisma client there', () => {
+  it('carries production dependencies only, and no TypeScript sources but the Prisma CLI configuration', () => {
     const run = find(runtime, 'RUN').join(' ');
     expect(run).toMatch(/npm ci --omit=dev\b/);
-    expect(run).toContain('npm run postinstall');
+    const copied = find(runtime, 'COPY').flatMap((i) => i.split(/\s+/).slice(1, -1)).filter((source) => !source.startsWith('--'));
+    expect(copied.sort()).toEqual(['/app/dist', 'package-lock.json', 'package.json', 'prisma', 'prisma.config.ts', 'src/db-url.ts', 'src/env-file.ts'].sort());
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
   });
 
-  it('runs as a non-root user: migrations first, then the server as the process that gets SIGTERM', () => {
+  it('runs as a non-root user: migrations first, then the compiled server as the process that gets SIGTERM', () => {
     const users = find(runtime, 'USER').map((i) => i.split(/\s+/)[1]);
-    expect(users.at(-1)).toBeDefined();
-    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    expect(users.at(-1)).toBe('node');
     const cmd = find(runtime, 'CMD').at(-1) ?? '';
     expect(runtime.indexOf(find(runtime, 'USER').at(-1)!)).toBeLessThan(runtime.indexOf(cmd));
-    expect(cmd.indexOf('scripts/migrate.ts')).toBeGreaterThan(-1);
-    expect(cmd.indexOf('scripts/migrate.ts')).toBeLessThan(cmd.indexOf('src/server.ts'));
-    expect(cmd).toMatch(/&& exec node [^"]*src\/server\.ts/);
+    expect(cmd.indexOf('dist/cli/migrate.js')).toBeGreaterThan(-1);
+    expect(cmd.indexOf('dist/cli/migrate.js')).toBeLessThan(cmd.indexOf('dist/server.js'));
+    expect(cmd).toMatch(/&& exec node [^"]*dist\/server\.js/);
   });
 
   it('bakes no secret into the image', () => {
@@ -202,6 +206,6 @@ describe('Dockerfile', () => {
       for (const i of [...find(stage, 'ENV'), ...find(stage, 'ARG')]) expect(i).not.toMatch(SECRET_NAME);
     }
     const ignored = readFileSync('.dockerignore', 'utf8').split('\n').map((line) => line.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', '.git', 'src/generated']));
+    expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', '.git', 'src/generated', 'dist']));
   });
 });

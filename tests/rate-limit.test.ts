@@ -4,7 +4,7 @@ import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import request from 'supertest';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { CounterName } from '../src/analytics/hourly-counters.ts';
+import type { CounterName } from '../src/analytics/activity-counters.ts';
 import { buildTestApp, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
 

@@ -60,7 +60,7 @@ describe('POST /api/auth/reauthenticate', () => {
     // One Redis entry, one index entry, one row: all under the new id.
     expect(await t.redis.exists(sessionKeyOf(t, oldCookie))).toBe(0);
     expect(await t.redis.exists(sessionKeyOf(t, newCookie))).toBe(1);
-    const index = t.sessions.cache.userIndexKey(user.user.id);
+    const index = t.sessions.cache.keys.userIndex(user.user.id);
     expect(await t.redis.zScore(index, hashOf(oldCookie))).toBeNull();
     expect(await t.db.session.findUnique({ where: { idHash: hashOf(oldCookie) } })).toBeNull();
     const row = await t.db.session.findUniqueOrThrow({ where: { idHash: hashOf(newCookie) } });

@@ -85,7 +85,7 @@ async function survivesFailover(name: string, a: TestApp, b: TestApp, kill: (ses
   expect((await request(a.app).delete(`/api/sessions/${(await me(a, revoked.cookie)).body.session.id}`).set('Cookie', bob.cookie)).status).toBe(204);
 
   const killedAt = Date.now();
-  await kill(a.sessions.cache.sessionKey(locateCookie(bob.cookie)));
+  await kill(a.sessions.cache.keys.session(locateCookie(bob.cookie)));
   // During and after the failover: existing sessions authenticate (from PostgreSQL while Redis
   // cannot be believed), the revoked one does not.
   for (const t of [a, b]) {

@@ -244,7 +244,7 @@ describe('Redis restart without persistence', () => {
     const restartedAt = Date.now();
     await waitFor(() => t.redis.isReady, 20_000);
     // Everything was lost (the catch-up may already have written the kept revocations back).
-    const sessionKeys = [alice, aliceLaptop].map((agent) => t.sessions.cache.sessionKey(locateCookie(agent.cookie)));
+    const sessionKeys = [alice, aliceLaptop].map((agent) => t.sessions.cache.keys.session(locateCookie(agent.cookie)));
     expect(await t.redis.exists(sessionKeys)).toBe(0);
 
     expect((await aliceLaptop.agent.get('/api/auth/me')).status).toBe(200);

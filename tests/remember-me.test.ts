@@ -54,7 +54,7 @@ async function expectLifetime(app: TestApp, cookie: string, userId: string, life
   const row = await app.db.session.findUniqueOrThrow({ where: { idHash: hashOf(cookie) } });
   expect(row.absoluteExpiresAt.getTime() - row.createdAt.getTime()).toBe(lifetimeSeconds * 1000);
   expect(row.expiresAt.getTime()).toBe(Math.min(row.absoluteExpiresAt.getTime(), row.lastSeenAt.getTime() + idleSeconds * 1000));
-  expect(await app.redis.zScore(app.sessions.cache.userIndexKey(userId), hashOf(cookie))).toBe(row.expiresAt.getTime());
+  expect(await app.redis.zScore(app.sessions.cache.keys.userIndex(userId), hashOf(cookie))).toBe(row.expiresAt.getTime());
   const ttlMs = await app.redis.pTTL(sessionKeyOf(app, cookie));
   expect(ttlMs).toBeLessThanOrEqual(row.expiresAt.getTime() - row.createdAt.getTime());
   expect(ttlMs).toBeGreaterThan(row.expiresAt.getTime() - readAt - 10_000);

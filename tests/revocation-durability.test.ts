@@ -39,7 +39,7 @@ async function proxyTo(port: number): Promise<TcpProxy> {
   return proxy;
 }
 
-const entryKey = (t: TestApp, cookie: string) => t.sessions.cache.sessionKey(locateCookie(cookie));
+const entryKey = (t: TestApp, cookie: string) => t.sessions.cache.keys.session(locateCookie(cookie));
 const me = (agent: { get: (path: string) => request.Test }) => agent.get('/api/auth/me');
 
 describe('revocation while Redis cannot be believed', () => {

@@ -13,7 +13,7 @@ import { freePort } from '../scripts/lib/server-process.ts';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SessionHooks } from '../src/sessions/mirrored-store.ts';
+import type { SessionHooks } from '../src/sessions/session-hooks.ts';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 import { buildTestApp, locateCookie, loginAgent, registerUser, type TestApp } from './helpers/test-app.ts';
@@ -88,7 +88,7 @@ describe('revocation across a Redis failover', () => {
     const alice = await registerUser(a);
     const laptop = await loginAgent(a, alice.email);
     const phone = await loginAgent(a, alice.email);
-    const laptopKey = a.sessions.cache.sessionKey(locateCookie(laptop.cookie));
+    const laptopKey = a.sessions.cache.keys.session(locateCookie(laptop.cookie));
     expect((await me(a, laptop.cookie)).status).toBe(200);
 
     await replicate(replicaAdmin, primary.port, laptopKey); // R has the laptop's entry and P's marker
@@ -147,8 +147,8 @@ describe('revocation across a Redis failover', () => {
     const b = await app({ REDIS_URL: pb.url, REDIS_KEY_PREFIX: prefix }, { sessionHooks: bHooks });
     const alice = await registerUser(a);
     const laptop = await loginAgent(a, alice.email);
-    const laptopKey = a.sessions.cache.sessionKey(locateCookie(laptop.cookie));
-    const laptopTombstone = a.sessions.cache.tombstoneKey(locateCookie(laptop.cookie));
+    const laptopKey = a.sessions.cache.keys.session(locateCookie(laptop.cookie));
+    const laptopTombstone = a.sessions.cache.keys.tombstone(locateCookie(laptop.cookie));
     expect((await me(a, laptop.cookie)).status).toBe(200);
 
     // One earlier revocation, applied and kept (its session has not expired yet).
@@ -191,7 +191,7 @@ describe('revocation across a Redis failover', () => {
     cleanups.push(() => a.close());
     const alice = await registerUser(a);
     const laptop = await loginAgent(a, alice.email);
-    const laptopKey = a.sessions.cache.sessionKey(locateCookie(laptop.cookie));
+    const laptopKey = a.sessions.cache.keys.session(locateCookie(laptop.cookie));
     expect((await request(a.app).get('/api/auth/me').set('Cookie', laptop.cookie)).status).toBe(200);
 
     await adminP.sendCommand(['SAVE']); // the nightly backup: laptop entry + marker = this server's run_id

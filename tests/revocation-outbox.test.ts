@@ -28,7 +28,7 @@ async function twoInstances(options: TestAppOptions = {}) {
   return { proxy, a, b };
 }
 
-const entryKey = (t: TestApp, cookie: string) => t.sessions.cache.sessionKey(locateCookie(cookie));
+const entryKey = (t: TestApp, cookie: string) => t.sessions.cache.keys.session(locateCookie(cookie));
 
 describe('revocation outbox', () => {
   it('instance A cannot reach Redis, revokes a session and dies: instance B refuses the cookie within 5 s', async () => {
@@ -51,7 +51,7 @@ describe('revocation outbox', () => {
 
     await waitFor(async () => (await laptop.agent.get('/api/auth/me')).status === 401, 5_000);
     expect(await b.redis.exists(entryKey(b, laptop.cookie))).toBe(0);
-    expect(await b.redis.exists(b.sessions.cache.tombstoneKey(locateCookie(laptop.cookie)))).toBe(1);
+    expect(await b.redis.exists(b.sessions.cache.keys.tombstone(locateCookie(laptop.cookie)))).toBe(1);
     expect(await b.db.revocationOutbox.count({ where: { keyPrefix: b.prefix, appliedAt: null } })).toBe(0); // applied (and kept)
     expect((await alice.agent.get('/api/auth/me')).status).toBe(200);
   });
@@ -137,7 +137,7 @@ describe('rows that have gone', () => {
     await t.db.session.delete({ where: { idHash: hash } });
 
     expect((await laptop.agent.post('/api/auth/logout')).status).toBe(204);
-    expect(await t.redis.exists(t.sessions.cache.tombstoneKey(locateCookie(laptop.cookie)))).toBe(1);
+    expect(await t.redis.exists(t.sessions.cache.keys.tombstone(locateCookie(laptop.cookie)))).toBe(1);
     expect(await t.redis.exists(entryKey(t, laptop.cookie))).toBe(0);
     expect(await t.sessions.cache.indexedHashes(alice.user.id)).toEqual([hashSessionId(rawSessionId(alice.cookie))]);
     const report = await checkConsistency(t.redis, t.db, t.sessions.cache, { userIds: [alice.user.id] });

@@ -40,13 +40,13 @@ function runServer(env: Record<string, string>, onStdout?: (text: string, kill: 
   });
 }
 
-describe('the migration step of npm start (scripts/migrate.ts)', () => {
+describe('the migration step of npm start (src/cli/migrate.ts)', () => {
   it('reports every bad setting and exits 1 before it connects anywhere: no database is created', async () => {
     const url = new URL(inject('databaseUrl'));
     const name = `rsa_never_created_${Date.now()}`;
     url.pathname = `/${name}`;
     const run = await new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
         env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short', DATABASE_URL: url.toString(), REDIS_URL: inject('redisUrl') },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -42,7 +42,7 @@ describe('restore from PostgreSQL', () => {
     const t = await app({}, { sessionHooks: { beforeRestoreWrite: restore.hook } });
     const alice = await registerUser(t);
     const laptop = await loginAgent(t, alice.email);
-    const laptopKey = t.sessions.cache.sessionKey(locateCookie(laptop.cookie));
+    const laptopKey = t.sessions.cache.keys.session(locateCookie(laptop.cookie));
     await t.redis.unlink(laptopKey); // Redis lost the laptop's entry
 
     restore.arm();
@@ -62,7 +62,7 @@ describe('restore from PostgreSQL', () => {
     const restore = gate();
     const t = await app({ REDIS_URL: proxy.url('redis') }, { sessionHooks: { beforeRestoreWrite: restore.hook } });
     const alice = await registerUser(t);
-    await t.redis.unlink(t.sessions.cache.sessionKey(locateCookie(alice.cookie)));
+    await t.redis.unlink(t.sessions.cache.keys.session(locateCookie(alice.cookie)));
 
     restore.arm();
     const reading = alice.agent.get('/api/auth/me').then((res) => res);

@@ -2,7 +2,7 @@
 // come back from the settings on read; older and unusual values still round-trip.
 import { Cookie, type SessionData } from 'express-session';
 import { describe, expect, it } from 'vitest';
-import { sessionCookieSettings } from '../src/sessions/session-middleware.ts';
+import { sessionCookieSettings } from '../src/sessions/session-cookie.ts';
 import { createSessionSerializer, decodeSession } from '../src/sessions/session-serializer.ts';
 
 const settings = sessionCookieSettings(true, 7 * 24 * 3600);

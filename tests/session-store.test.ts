@@ -54,7 +54,7 @@ describe('storage', () => {
     const { cookie, user } = await registerUser(t);
     const row = await t.db.session.findUniqueOrThrow({ where: { idHash: hashOf(cookie) } });
     expect(row).toMatchObject({ userId: user.id, ip: '127.0.0.1', userAgent: 'vitest' });
-    const score = await t.redis.zScore(t.sessions.cache.userIndexKey(user.id), hashOf(cookie));
+    const score = await t.redis.zScore(t.sessions.cache.keys.userIndex(user.id), hashOf(cookie));
     expect(score).toBe(row.expiresAt.getTime());
     // Idle timeout (900 s) comes before the absolute lifetime (3600 s).
     expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(900_000);
@@ -69,7 +69,7 @@ describe('Redis data loss', () => {
   it('a user whose index Redis lost still sees every session listed (from the rows)', async () => {
     const { agent, user } = await registerUser(t);
     await loginAgent(t, user.email);
-    await t.redis.unlink(t.sessions.cache.userIndexKey(user.id)); // the entries stay, the index is gone
+    await t.redis.unlink(t.sessions.cache.keys.userIndex(user.id)); // the entries stay, the index is gone
     expect((await agent.get('/api/auth/me')).status).toBe(200);
     expect((await agent.get('/api/sessions')).body.sessions).toHaveLength(2);
   });
@@ -151,7 +151,7 @@ describe('lastSeenAt', () => {
     expect(rowAfter.lastSeenAt.getTime()).toBe(after.auth!.lastSeenAt);
     expect(rowAfter.expiresAt.getTime()).toBe(after.auth!.lastSeenAt + 900_000);
     // The Redis TTL and index score moved with the idle expiry.
-    expect(await t.redis.zScore(t.sessions.cache.userIndexKey(rowAfter.userId), hash)).toBe(rowAfter.expiresAt.getTime());
+    expect(await t.redis.zScore(t.sessions.cache.keys.userIndex(rowAfter.userId), hash)).toBe(rowAfter.expiresAt.getTime());
   });
 });
 

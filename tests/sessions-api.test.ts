@@ -54,7 +54,7 @@ describe('DELETE /api/sessions/:id', () => {
     const res = await first.agent.delete(`/api/sessions/${other.id}`);
     expect(res.status).toBe(204);
     expect(await t.redis.exists(sessionKey(second.cookie))).toBe(0);
-    expect(await t.redis.zScore(t.sessions.cache.userIndexKey(first.user.id), hashSessionId(rawSessionId(second.cookie)))).toBeNull();
+    expect(await t.redis.zScore(t.sessions.cache.keys.userIndex(first.user.id), hashSessionId(rawSessionId(second.cookie)))).toBeNull();
     expect(await t.db.session.findUnique({ where: { handle: other.id } })).toBeNull();
     expect((await second.agent.get('/api/auth/me')).status).toBe(401);
     expect((await first.agent.get('/api/auth/me')).status).toBe(200);
@@ -99,7 +99,7 @@ describe('POST /api/sessions/revoke-others', () => {
     for (const other of others) expect((await other.agent.get('/api/auth/me')).status).toBe(401);
     expect((await first.agent.get('/api/auth/me')).status).toBe(200);
     expect(await t.db.session.count({ where: { userId: first.user.id } })).toBe(1);
-    expect(await t.redis.zCard(t.sessions.cache.userIndexKey(first.user.id))).toBe(1);
+    expect(await t.redis.zCard(t.sessions.cache.keys.userIndex(first.user.id))).toBe(1);
   });
 });
 

@@ -1,4 +1,4 @@
-// A real server process (src/server.ts, as `npm start` runs it after migrating) on a free
+// A real server process (src/server.ts through tsx, or a compiled build, as `npm start` runs it) on a free
 // loopback port (or the one given: a load balancer expects it there), ready once /healthz answers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -25,12 +25,14 @@ export interface StartOptions {
   port?: number;
   /** Extra node flags (a profiler, say). */
   nodeArgs?: string[];
+  /** The compiled server (`dist/server.js` or a test's own build) instead of the sources through tsx. */
+  script?: string;
 }
 
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(options.script ? [options.script] : ['--import', 'tsx', 'src/server.ts'])], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

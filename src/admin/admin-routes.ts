@@ -3,7 +3,9 @@ import { Router, type Request, type RequestHandler } from 'express';
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
+import { formBody, withoutBlank } from '../http/form-body.ts';
 import { requestContext } from '../http/request-context.ts';
+import { createRequireAdmin } from '../http/require-admin.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 import type { Sessions } from '../sessions/index.ts';
 import { HANDLE_PATTERN } from '../sessions/session-data.ts';
@@ -12,8 +14,6 @@ import { listUserSessions, toSessionView } from '../sessions/session-listing.ts'
 import { currentSessionHash, signedIn, type PasswordGate } from '../sessions/session-middleware.ts';
 import { readAnalytics, readSummary } from './analytics.ts';
 import { createEventStream } from './event-stream.ts';
-import { formBody, withoutBlank } from '../web/forms.ts';
-import { createRequireAdmin } from './require-admin.ts';
 import { findSessions, parseSessionQuery } from './session-query.ts';
 
 export interface AdminRouteDeps {

@@ -1,6 +1,7 @@
 // The numbers operators see: a summary whose cost does not grow with the number of sessions
-// (expiry counters in Redis, no session is read), and hourly series for the last 24 h from the
-// Redis counters.
+// (active sessions and users from the expiry counters, no session is read; last-hour sums from
+// the per-minute activity counters), and hourly series for the last 24 h from the per-hour ones
+// (analytics/activity-counters.ts).
 import type { Activity } from '../analytics/activity.ts';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';

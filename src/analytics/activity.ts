@@ -1,7 +1,8 @@
-// Everything that happens to sessions, reported once and fanned out to the three places that
-// want it: hourly counters in Redis (analytics), Prometheus metrics, and live events (SSE).
+// Everything that happens to sessions and sign-in attempts, reported once and fanned out to
+// the three places that want it: activity counters in Redis (the admin's analytics; per hour
+// and per minute, activity-counters.ts), Prometheus metrics, and live events (SSE).
 import type { Metrics } from '../metrics/metrics.ts';
-import type { HourlyCounters } from './hourly-counters.ts';
+import type { ActivityCounters } from './activity-counters.ts';
 import type { LiveEvents } from './live-events.ts';
 
 export interface SessionRef {
@@ -16,7 +17,7 @@ const withEmail = (email: string | null | undefined) => (email ? { email } : {})
 
 export class Activity {
   constructor(
-    readonly counters: HourlyCounters,
+    readonly counters: ActivityCounters,
     readonly live: LiveEvents,
     readonly metrics: Metrics,
     private readonly now: () => number,

@@ -1,8 +1,8 @@
 // GET /metrics (README: Health, readiness and shutdown): for an admin's session, or `Authorization: Bearer $METRICS_TOKEN`.
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { createRequireAdmin } from '../admin/require-admin.ts';
 import type { Db } from '../db.ts';
+import { createRequireAdmin } from '../http/require-admin.ts';
 import type { Metrics } from './metrics.ts';
 import { RouteLabels } from './route-labels.ts';
 

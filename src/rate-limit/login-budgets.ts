@@ -13,8 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { RedisFallback } from '../redis-fallback.ts';
 import { MemoryBudgetStore, RedisBudgetStore, type AccountKeys, type BudgetPolicy, type BudgetStore, type IpKeys, type Outcome } from './budget-stores.ts';
 
-export type { BudgetPolicy, Outcome } from './budget-stores.ts';
-export { RESERVATION_MS } from './budget-stores.ts';
+export type { BudgetPolicy } from './budget-stores.ts';
 
 /** An admitted attempt: settle it exactly once, whatever happens to the password check. */
 export interface Attempt {

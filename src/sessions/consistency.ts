@@ -4,8 +4,9 @@
 // (never the keyspace). Used by `npm run check:consistency` and the tests.
 import type { Db } from '../db.ts';
 import type { RedisClient } from '../redis.ts';
-import { EXPIRY_COUNT_MS, type SessionCache } from './session-cache.ts';
+import type { SessionCache } from './session-cache.ts';
 import { locateStored } from './session-keys.ts';
+import { EXPIRY_COUNT_MS } from './session-scripts.ts';
 
 const BATCH = 2_000;
 /** Sessions expiring this close to the snapshot may vanish mid-check; they are left out. */
@@ -43,7 +44,7 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
     after = rows.at(-1)!.idHash;
     liveRows += rows.length;
     // One EXISTS per row (pipelined): rows of different buckets live in different cluster slots.
-    const present = await Promise.all(rows.map((row) => redis.exists(cache.sessionKey(locateStored(row.idHash, row.userId)))));
+    const present = await Promise.all(rows.map((row) => redis.exists(cache.keys.session(locateStored(row.idHash, row.userId)))));
     rows.forEach((row, i) => {
       if (present[i] === 0) note(`row ${row.idHash} (user ${row.userId}) has no Redis entry`);
       const list = rowsByUser.get(row.userId) ?? [];
@@ -56,7 +57,7 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
   let indexedSessions = 0;
   const checkUser = async (userId: string) => {
     const rows = rowsByUser.get(userId) ?? [];
-    const indexed = await redis.zRangeWithScores(cache.userIndexKey(userId), 0, -1);
+    const indexed = await redis.zRangeWithScores(cache.keys.userIndex(userId), 0, -1);
     const live = indexed.filter((e) => e.score > cutoff).map((e) => e.value);
     indexedSessions += live.length;
     const liveSet = new Set(live);
@@ -64,7 +65,7 @@ export async function checkConsistency(redis: RedisClient, db: Db, cache: Sessio
     const rowHashes = new Set(rows.map((r) => r.hash));
     const stray = live.filter((hash) => !rowHashes.has(hash));
     if (stray.length === 0) return;
-    const values = await redis.mGet(stray.map((hash) => cache.sessionKey(locateStored(hash, userId))));
+    const values = await redis.mGet(stray.map((hash) => cache.keys.session(locateStored(hash, userId))));
     stray.forEach((hash, i) => note(`index of user ${userId} holds ${hash}, which has no live row${values[i] === null ? ' and no Redis entry' : ''}`));
   };
   if (options.userIds) {

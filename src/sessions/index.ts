@@ -1,7 +1,8 @@
 // Builds the session component from its dependencies. Where a session is
 //   read, written, restored:  mirrored-store.ts (the express-session store)
 //   revoked:                  session-revoker.ts (+ revocation-records.ts, revocation-outbox.ts)
-//   stored in Redis:          session-cache.ts;  in PostgreSQL: session-records.ts
+//   stored in Redis:          session-cache.ts, which names the file of each part (the entry
+//                             and its writes: session-entries.ts);  in PostgreSQL: session-records.ts
 import type { Activity } from '../analytics/activity.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
@@ -9,15 +10,16 @@ import type { Logger } from '../logger.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 import { LastSeenQueue } from './last-seen-queue.ts';
 import { SessionMaintenance } from './maintenance.ts';
-import { MirroredSessionStore, type SessionHooks } from './mirrored-store.ts';
+import { MirroredSessionStore } from './mirrored-store.ts';
 import { RedisTrust } from './redis-trust.ts';
 import { RevocationOutbox } from './revocation-outbox.ts';
 import { RevocationRecords } from './revocation-records.ts';
 import { SessionCache } from './session-cache.ts';
+import { sessionCookieSettings } from './session-cookie.ts';
 import { lifetimeFrom, type Lifetime } from './session-data.ts';
+import type { SessionHooks } from './session-hooks.ts';
 import { SessionRecords } from './session-records.ts';
 import { SessionRevoker } from './session-revoker.ts';
-import { sessionCookieSettings } from './session-middleware.ts';
 import { createSessionSerializer } from './session-serializer.ts';
 
 export interface Sessions {

@@ -3,7 +3,7 @@
 // that fail (database down) stay queued until a later flush succeeds. A session whose row has
 // gone is reported, so its Redis entry can go too (maintenance.ts).
 import type { Logger } from '../logger.ts';
-import type { IndexedEntry } from './session-cache.ts';
+import type { IndexedEntry } from './session-entries.ts';
 import type { LastSeenUpdate, SessionRecords } from './session-records.ts';
 
 export class LastSeenQueue {

@@ -22,26 +22,16 @@ import type { Logger } from '../logger.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
 import type { RevocationOutbox } from './revocation-outbox.ts';
-import type { PutMode, PutResult, SessionCache } from './session-cache.ts';
+import type { SessionCache } from './session-cache.ts';
 import { CredentialChangedError, expiresAt, hashSessionId, isExpired, isTouchDue, newSessionCredential, rotatedSession, type Lifetime, type SessionAuth } from './session-data.ts';
+import type { PutMode, PutResult } from './session-entries.ts';
+import type { SessionHooks } from './session-hooks.ts';
 import { bucketOfUser, locateSessionId, type SessionLocator } from './session-keys.ts';
 import type { SessionRecords, SessionRow } from './session-records.ts';
 import type { SessionRevoker } from './session-revoker.ts';
 import type { SessionSerializer } from './session-serializer.ts';
 
 type Callback = (err?: unknown, data?: any) => void;
-
-/** Places a test can hold an operation between two of its steps (never set in production). */
-export interface SessionHooks {
-  /** A restore has read the rows and is about to write them into Redis. */
-  beforeRestoreWrite?: () => Promise<void>;
-  /** Redis is connected again and the outbox is about to be applied (revocation-outbox.ts). */
-  beforeOutboxCatchUp?: () => Promise<void>;
-  /** "Every session ends" has committed in PostgreSQL and is about to reach Redis (session-revoker.ts). */
-  afterCredentialChange?: () => Promise<void>;
-  /** A catch-up has read a batch of pending revocations and is about to apply it. */
-  afterOutboxBatchRead?: () => Promise<void>;
-}
 
 export interface MirroredStoreDeps {
   redis: RedisFallback;

@@ -20,11 +20,11 @@
 //     Redis is believed.
 import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
-import type { SessionHooks } from './mirrored-store.ts';
 import type { RedisClient } from '../redis.ts';
-import type { SessionCache } from './session-cache.ts';
 import type { RedisTrust } from './redis-trust.ts';
 import type { RevocationRecords } from './revocation-records.ts';
+import type { SessionCache } from './session-cache.ts';
+import type { SessionHooks } from './session-hooks.ts';
 import type { SessionRevoker } from './session-revoker.ts';
 
 export const OUTBOX_POLL_MS = 2_000;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import { Prisma, type Db } from '../db.ts';
 import { retryOnDeadlock } from '../db-retry.ts';
-import type { BucketWrite } from './session-cache.ts';
+import type { BucketWrite } from './revocation-buckets.ts';
 import { ROW_EXPIRY_LAG_MS, type Role } from './session-data.ts';
 import { allBuckets } from './session-keys.ts';
 import type { RemovedRow } from './session-records.ts';

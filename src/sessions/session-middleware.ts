@@ -1,8 +1,9 @@
 // express-session configured for this product (README: Decisions), plus the small request helpers
-// routes use to reach the signed-in session.
+// routes and actions use to reach, replace and end the signed-in session.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session, { type Store } from 'express-session';
 import { AppError } from '../http/errors.ts';
+import { cookieAttributes, sessionCookieName, sessionCookieSettings } from './session-cookie.ts';
 import { hashSessionId, type SessionAuth } from './session-data.ts';
 import { newSessionId } from './session-keys.ts';
 
@@ -10,22 +11,6 @@ export interface SessionCookieOptions {
   isProduction: boolean;
   secrets: string[];
   ttlSeconds: number;
-}
-
-/** `__Host-` makes browsers insist on Secure, Path=/ and no Domain: no subdomain can plant it. */
-export function sessionCookieName(isProduction: boolean): string {
-  return isProduction ? '__Host-sid' : 'sid';
-}
-
-export function cookieAttributes(isProduction: boolean) {
-  return { httpOnly: true, sameSite: 'lax' as const, secure: isProduction, path: '/' };
-}
-
-export type SessionCookieSettings = ReturnType<typeof cookieAttributes> & { maxAge: number };
-
-/** The session cookie's settings; every session carries them (see session-serializer.ts). */
-export function sessionCookieSettings(isProduction: boolean, ttlSeconds: number): SessionCookieSettings {
-  return { ...cookieAttributes(isProduction), maxAge: ttlSeconds * 1000 };
 }
 
 export function createSessionMiddleware(store: Store, options: SessionCookieOptions): RequestHandler {

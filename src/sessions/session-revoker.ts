@@ -3,8 +3,8 @@
 //   1. PostgreSQL: the rows are deleted and an outbox entry per session is written, in one
 //      statement (revocation-records.ts) — from here on the revocation is durable;
 //   2. Redis: one script call per user writes each tombstone, deletes the entry, unindexes and
-//      uncounts it (session-cache.ts); the put script checks the tombstone, so nothing in flight
-//      can write the session back;
+//      uncounts it (session-entries.ts, remove()); the put script checks the tombstone, so
+//      nothing in flight can write the session back;
 //   3. the outbox entries are marked applied (kept while a stale Redis copy could matter). If
 //      Redis could not be reached, or refused the write, in step 2 they stay pending, this
 //      instance stops believing Redis until they are applied, and every instance applies them
@@ -14,10 +14,12 @@ import { isDependencyError } from '../dependency-errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 import type { LastSeenQueue } from './last-seen-queue.ts';
-import type { SessionHooks } from './mirrored-store.ts';
 import type { RedisTrust } from './redis-trust.ts';
+import type { BucketWrite } from './revocation-buckets.ts';
 import type { CredentialChange, PendingRevocation, RevocationRecords } from './revocation-records.ts';
-import type { BucketWrite, IndexedEntry, SessionCache } from './session-cache.ts';
+import type { SessionCache } from './session-cache.ts';
+import type { IndexedEntry } from './session-entries.ts';
+import type { SessionHooks } from './session-hooks.ts';
 import { bucketOfUser } from './session-keys.ts';
 import type { RemovedRow } from './session-records.ts';
 

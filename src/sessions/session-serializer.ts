@@ -14,7 +14,7 @@
 // (withAuthDefaults fills them), "s1" also had a `verifiedAt` after `userAgent`.
 import type { SessionData } from 'express-session';
 import { withAuthDefaults, type SessionAuth } from './session-data.ts';
-import type { SessionCookieSettings } from './session-middleware.ts';
+import type { SessionCookieSettings } from './session-cookie.ts';
 
 export interface SessionSerializer {
   parse(raw: string): SessionData;

@@ -4,12 +4,13 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
 import { findUserById } from '../auth/users.ts';
+import { formBody } from '../http/form-body.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { readNewDeviceNotices } from '../sessions/new-device-sign-ins.ts';
 import { readHistory } from '../sessions/session-history.ts';
 import { SessionActions } from '../sessions/session-actions.ts';
 import { clearSessionCookie, requireSignedIn, signedIn, type PasswordGate } from '../sessions/session-middleware.ts';
-import { formBody, renderForm, type FormErrors } from './forms.ts';
+import { renderForm, type FormErrors } from './forms.ts';
 import { passwordFormErrors, passwordFormRedirect } from './password-form.ts';
 
 export interface AccountPageDeps extends AuthActionDeps {

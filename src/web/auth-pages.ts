@@ -3,9 +3,10 @@
 import { Router, type RequestHandler } from 'express';
 import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
 import { loginBody, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../auth/auth-schemas.ts';
+import { formBody, withoutBlank } from '../http/form-body.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { clearSessionCookie, requireSignedIn } from '../sessions/session-middleware.ts';
-import { formBody, formErrors, NO_FORM_ERRORS, renderForm, renderPage, typedText, withoutBlank } from './forms.ts';
+import { formErrors, NO_FORM_ERRORS, renderForm, renderPage, typedText } from './forms.ts';
 import { safeNextPath } from './safe-next.ts';
 
 export interface AuthPageDeps extends AuthActionDeps {

@@ -3,9 +3,9 @@
 import { Router, type RequestHandler } from 'express';
 import type { Db } from '../db.ts';
 import { AppError } from '../http/errors.ts';
+import { formBody } from '../http/form-body.ts';
 import { dismissNewDeviceNotice } from '../sessions/new-device-sign-ins.ts';
 import { requireSignedIn, signedIn } from '../sessions/session-middleware.ts';
-import { formBody } from './forms.ts';
 
 export interface DeviceNoticeDeps {
   db: Db;

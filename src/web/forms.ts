@@ -1,13 +1,8 @@
-// Form posts: parsing, and turning a rejected submission (an AppError from the shared
-// actions) into what the form shows next to its fields.
-import express, { type Response } from 'express';
+// Form pages: turning a rejected submission (an AppError from the shared actions) into what
+// the form shows next to its fields, and rendering the page. Their bodies are parsed by
+// formBody (http/form-body.ts).
+import type { Response } from 'express';
 import { AppError, type ErrorCode } from '../http/errors.ts';
-
-const FORM_BODY_LIMIT = '20kb';
-const MAX_FORM_FIELDS = 20;
-
-/** `application/x-www-form-urlencoded`, flat (no nested objects from `a[b]=c`). */
-export const formBody = express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: MAX_FORM_FIELDS });
 
 export interface FormErrors {
   /** One sentence for the alert above the form. */
@@ -36,13 +31,6 @@ export function formErrors(err: unknown, shown: ErrorCode[], labels: Record<stri
 /** A typed value to put back into a form field (never a password). */
 export function typedText(value: unknown, maxLength: number): string {
   return typeof value === 'string' ? value.slice(0, maxLength) : '';
-}
-
-/** Empty optional fields mean "not given" (a blank name field is no name, not an empty one). */
-export function withoutBlank(fields: unknown, names: string[]): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...(fields as Record<string, unknown> | undefined) };
-  for (const name of names) if (typeof copy[name] === 'string' && (copy[name] as string).trim() === '') delete copy[name];
-  return copy;
 }
 
 /** Renders a page that must not be cached (it holds a CSRF token or personal data). */

@@ -3,9 +3,10 @@
 // there and click again — the action they tried is never replayed from here.
 import { Router, type RequestHandler } from 'express';
 import { AuthActions, type AuthActionDeps } from '../auth/auth-actions.ts';
+import { formBody } from '../http/form-body.ts';
 import type { RateLimiting } from '../rate-limit/index.ts';
 import { requireSignedIn, signedIn, type PasswordGate } from '../sessions/session-middleware.ts';
-import { formBody, formErrors, NO_FORM_ERRORS, renderForm, renderPage, type FormErrors } from './forms.ts';
+import { formErrors, NO_FORM_ERRORS, renderForm, renderPage, type FormErrors } from './forms.ts';
 import { safeNextPath } from './safe-next.ts';
 
 export interface ReauthPageDeps extends AuthActionDeps {

@@ -24,7 +24,7 @@ export default async function setup(project: TestProject) {
   const redisKeyPrefix = `rsa-test-${runId}:`;
 
   await ensureDatabase(databaseUrl);
-  await applyMigrations(databaseUrl, { quiet: true });
+  await applyMigrations(databaseUrl);
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', REDIS_URL);
   project.provide('redisKeyPrefix', redisKeyPrefix);

@@ -143,5 +143,5 @@ export function locateCookie(cookie: string): SessionLocator {
 
 /** The Redis key of the session of a cookie. */
 export function sessionKeyOf(app: TestApp, cookie: string): string {
-  return app.sessions.cache.sessionKey(locateCookie(cookie));
+  return app.sessions.cache.keys.session(locateCookie(cookie));
 }

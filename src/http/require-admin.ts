@@ -1,6 +1,7 @@
+// The gate of admin-only routes: /admin, and /metrics when the request brings no token.
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../db.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError } from './errors.ts';
 
 /**
  * 401 signed out, 403 for a plain user. The role is read from PostgreSQL on every admin

@@ -1,12 +1,13 @@
-// Counters in Redis, per hour (`stats:<name>:h:<yyyymmddhh>`, for the 24 h series) and per
-// minute (`stats:<name>:m:<yyyymmddhhmm>`, for exact "last hour" sums), so every instance
-// contributes. Increments are buffered in memory and written
-// every few seconds in one transaction (see SessionMaintenance): counting adds no Redis
-// command to any request, and never fails one.
+// The admin analytics' activity counters (sign-ins, revocations, cache hits, …; COUNTER_NAMES),
+// in Redis so every instance contributes, each kept twice: per hour
+// (`stats:{stats}:<name>:h:<yyyymmddhh>`, 48 h, for the 24 h series) and per minute
+// (`stats:{stats}:<name>:m:<yyyymmddhhmm>`, 2 h, for exact "last hour" sums). Increments are
+// buffered in memory and written every 5 s in one transaction (SessionMaintenance.flush()):
+// counting adds no Redis command to any request, and never fails one.
 import type { RedisClient } from '../redis.ts';
 import type { RedisFallback } from '../redis-fallback.ts';
 
-export const COUNTER_NAMES = [
+const COUNTER_NAMES = [
   'sessions_created',
   'sessions_revoked',
   'sessions_expired',
@@ -26,15 +27,15 @@ const MINUTE_BUCKET_TTL_SECONDS = 2 * 3600;
 const HOUR_MS = 3600_000;
 const MINUTE_MS = 60_000;
 
-export function hourBucket(ms: number): string {
+function hourBucket(ms: number): string {
   return new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '');
 }
 
-export function minuteBucket(ms: number): string {
+function minuteBucket(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace(/[-T:]/g, '');
 }
 
-export class HourlyCounters {
+export class ActivityCounters {
   private pending = new Map<string, number>();
   /** Bucket keys of the current minute, so a per-request increment formats no dates. */
   private keysMinute = -1;
@@ -56,7 +57,7 @@ export class HourlyCounters {
     return `${this.prefix}stats:{stats}:${name}:h:${hourBucket(ms)}`;
   }
 
-  minuteKey(name: CounterName, ms: number): string {
+  private minuteKey(name: CounterName, ms: number): string {
     return `${this.prefix}stats:{stats}:${name}:m:${minuteBucket(ms)}`;
   }
 
@@ -92,7 +93,7 @@ export class HourlyCounters {
     await this.redis.run<unknown>('counters', () => multi.exec(), keep);
   }
 
-  /** Hour starts (ISO) of the last `hours` hours, oldest first, the current hour last. */
+  /** Hour starts (ms) of the last `hours` hours, oldest first, the current hour last. */
   hours(hours: number): number[] {
     const current = this.now() - (this.now() % HOUR_MS);
     return Array.from({ length: hours }, (_, i) => current - (hours - 1 - i) * HOUR_MS);

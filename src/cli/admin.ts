@@ -1,15 +1,15 @@
 // npm run admin -- grant <email>   make an existing user an admin
 // npm run admin -- revoke <email>  make them a plain user again
 // Either way the user's sessions are revoked (privilege change). Exit 1 on any problem.
-import { email as emailSchema } from '../src/auth/auth-schemas.ts';
-import { createApp } from '../src/app.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { createDb } from '../src/db.ts';
-import { loadEnvFile } from '../src/env-file.ts';
-import { AppError } from '../src/http/errors.ts';
-import { createLogger } from '../src/logger.ts';
-import { setRole } from '../src/admin/roles.ts';
-import { connectRedis, createRedisClient } from '../src/redis.ts';
+import { email as emailSchema } from '../auth/auth-schemas.ts';
+import { createApp } from '../app.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { createDb } from '../db.ts';
+import { loadEnvFile } from '../env-file.ts';
+import { AppError } from '../http/errors.ts';
+import { createLogger } from '../logger.ts';
+import { setRole } from '../admin/roles.ts';
+import { connectRedis, createRedisClient } from '../redis.ts';
 
 const USAGE = 'usage: npm run admin -- grant <email> | revoke <email>';
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;

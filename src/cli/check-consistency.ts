@@ -1,12 +1,12 @@
 // npm run check:consistency — do Redis and PostgreSQL agree about every live session?
 // Uses the app's settings (DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, …). Exit 0 when they do.
-import { loadConfig } from '../src/config.ts';
-import { createDb } from '../src/db.ts';
-import { loadEnvFile } from '../src/env-file.ts';
-import { createLogger } from '../src/logger.ts';
-import { connectRedis, createRedisClient } from '../src/redis.ts';
-import { checkConsistency } from '../src/sessions/consistency.ts';
-import { SessionCache } from '../src/sessions/session-cache.ts';
+import { loadConfig } from '../config.ts';
+import { createDb } from '../db.ts';
+import { loadEnvFile } from '../env-file.ts';
+import { createLogger } from '../logger.ts';
+import { connectRedis, createRedisClient } from '../redis.ts';
+import { checkConsistency } from '../sessions/consistency.ts';
+import { SessionCache } from '../sessions/session-cache.ts';
 
 loadEnvFile();
 const config = loadConfig();
