@@ -5,6 +5,7 @@ import type { Cleanup } from './cleanup.ts';
 import { cloneDatabase, createDatabases, databaseUrl, dropDatabases } from './postgres.ts';
 import { startDedicatedRedis } from './redis-server.ts';
 import type { AppKey } from './results.ts';
+import { modeEnv, modeHeaders, type BenchMode } from './settings.ts';
 
 export const BENCH_USER_AGENT = 'rsa-bench';
 
@@ -62,15 +63,21 @@ export interface Credentials {
   password: string;
 }
 
+/** `sid` in development, `__Host-sid` in production (the product's name, copied by the references). */
+const SESSION_COOKIE = /^(__Host-)?sid=/;
+
 function cookieFrom(res: Response): string {
-  const line = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+  const line = res.headers.getSetCookie().find((c) => SESSION_COOKIE.test(c));
   if (!line) throw new Error(`no session cookie from ${res.url}`);
   return line.split(';')[0]!;
 }
 
-/** A signed-in cookie: the product's through its real register API, the references' through /login. */
-export async function signIn(key: AppKey, app: AppProcess, credentials: Credentials): Promise<string> {
-  const headers = { 'content-type': 'application/json', 'user-agent': BENCH_USER_AGENT };
+/**
+ * A signed-in cookie: the product's through its real register API, the references' through
+ * /login; sent with the mode's headers, as the load is (a secure cookie needs https).
+ */
+export async function signIn(key: AppKey, app: AppProcess, credentials: Credentials, mode: BenchMode): Promise<string> {
+  const headers = { ...modeHeaders(mode), 'content-type': 'application/json', 'user-agent': BENCH_USER_AGENT };
   let cookie = '';
   if (key === 'product') {
     const res = await fetch(`${app.baseUrl}/api/auth/register`, { method: 'POST', headers, body: JSON.stringify({ ...credentials, name: 'Bench User' }) });
@@ -81,7 +88,7 @@ export async function signIn(key: AppKey, app: AppProcess, credentials: Credenti
     if (res.status !== 204) throw new Error(`${key}: sign-in answered ${res.status}`);
     cookie = cookieFrom(res);
   }
-  const me = await fetch(`${app.baseUrl}/api/auth/me`, { headers: { cookie } });
+  const me = await fetch(`${app.baseUrl}/api/auth/me`, { headers: { ...modeHeaders(mode), cookie } });
   const body = (await me.json()) as { user?: { id?: string } };
   if (me.status !== 200 || !body.user?.id) throw new Error(`${key}: GET /api/auth/me answered ${me.status} after sign-in`);
   return cookie;
@@ -102,6 +109,7 @@ export interface LineupOptions {
   prefix: string;
   cleanup: Cleanup;
   log: (message: string) => void;
+  mode: BenchMode;
   /** More databases with the product's schema, for measurements made in the bench process. */
   extraMigratedDatabases?: string[];
 }
@@ -128,11 +136,12 @@ export async function startLineup(keys: readonly AppKey[], options: LineupOption
     for (const url of migrated.slice(1)) await cloneDatabase(migrated[0]!, url);
   }
 
-  log(`starting ${keys.join(', ')}`);
+  log(`starting ${keys.join(', ')} (${options.mode} mode)`);
   const apps = new Map<AppKey, AppProcess>();
   await Promise.all(
     keys.map(async (key) => {
-      const app = await startApp(key, APP_PLANS[key].entry, APP_PLANS[key].env({ redisUrl: redis.url, databaseUrl: databaseUrls.get(key) ?? '', prefix }));
+      const env = { ...modeEnv(options.mode), ...APP_PLANS[key].env({ redisUrl: redis.url, databaseUrl: databaseUrls.get(key) ?? '', prefix }) };
+      const app = await startApp(key, APP_PLANS[key].entry, env);
       apps.set(key, app);
       cleanup.add(app.stop);
     }),

@@ -9,10 +9,10 @@ import { appCounters, requestProfile } from './children.ts';
 import { Cleanup } from './cleanup.ts';
 import { profileShares, sharesReport, type CpuProfile } from './cpu-profile.ts';
 import { signIn, startLineup } from './lineup.ts';
-import { runLoad } from './load.ts';
+import { requireWrk, runLoad } from './load.ts';
 import { formatInteger } from './report.ts';
 import { APP_KEYS, type AppKey } from './results.ts';
-import { benchSettings } from './settings.ts';
+import { benchSettings, modeHeaders } from './settings.ts';
 
 const DEFAULT_SECONDS = 15;
 const WARMUP_SECONDS = 3;
@@ -20,6 +20,8 @@ const PROFILES_DIR = fileURLToPath(new URL('./results/profiles/', import.meta.ur
 const log = (message: string) => console.error(`bench:profile: ${message}`);
 
 async function main(cleanup: Cleanup, key: AppKey, seconds: number): Promise<void> {
+  requireWrk();
+  const settings = benchSettings();
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const lineup = await startLineup([key], {
     runId,
@@ -27,10 +29,11 @@ async function main(cleanup: Cleanup, key: AppKey, seconds: number): Promise<voi
     prefix: `rsa-bench-${runId}:`,
     cleanup,
     log,
+    mode: settings.mode,
   });
   const app = lineup.apps.get(key)!;
-  const cookie = await signIn(key, app, { email: `bench-${runId}@example.test`, password: 'correct horse battery staple' });
-  const load = (duration: number) => runLoad({ url: `${app.baseUrl}/api/auth/me`, headers: { cookie }, seconds: duration, connections: benchSettings().connections });
+  const cookie = await signIn(key, app, { email: `bench-${runId}@example.test`, password: 'correct horse battery staple' }, settings.mode);
+  const load = (duration: number) => runLoad({ url: `${app.baseUrl}/api/auth/me`, headers: { ...modeHeaders(settings.mode), cookie }, seconds: duration, connections: settings.connections });
   await load(WARMUP_SECONDS);
   await mkdir(PROFILES_DIR, { recursive: true });
   const file = `${PROFILES_DIR}${key}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
@@ -40,7 +43,7 @@ async function main(cleanup: Cleanup, key: AppKey, seconds: number): Promise<voi
   const after = await appCounters(app);
   const cpuPerRequest = (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests);
   await requestProfile(app, { type: 'profile', action: 'stop', file });
-  console.log(`${key}: ${formatInteger(sample.rps)} req/s, ${formatInteger(cpuPerRequest)} µs CPU/req (profiler included), p99 ${sample.p99Ms} ms, ${sample.failures} failed, profiled for ${seconds} s\n`);
+  console.log(`${key} (${settings.mode} mode, wrk): ${formatInteger(sample.rps)} req/s, ${formatInteger(cpuPerRequest)} µs CPU/req (profiler included), p99 ${sample.p99Ms} ms, ${sample.failures} failed, profiled for ${seconds} s\n`);
   console.log(sharesReport(profileShares(JSON.parse(await readFile(file, 'utf8')) as CpuProfile)));
   log(`profile written to ${file}`);
 }

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { appCounters } from './children.ts';
 import { Cleanup } from './cleanup.ts';
 import { signIn, startLineup } from './lineup.ts';
-import { runLoad } from './load.ts';
+import { requireWrk, runLoad } from './load.ts';
 import { APP_KEYS, type AppKey } from './results.ts';
-import { benchSettings } from './settings.ts';
+import { benchSettings, modeHeaders } from './settings.ts';
 import { median } from './stats.ts';
 
 const log = (message: string) => console.error(`bench:ratio: ${message}`);
@@ -18,6 +18,8 @@ const apps: AppKey[] = keys.length > 0 ? keys : ['product', 'memoryStore', 'conn
 const settings = benchSettings();
 
 async function main(cleanup: Cleanup): Promise<void> {
+  requireWrk();
+  log(`${settings.mode} mode, ${rounds} rounds of ${settings.windowSeconds} s, wrk with ${settings.connections} connections`);
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const lineup = await startLineup(apps, {
     runId,
@@ -25,16 +27,17 @@ async function main(cleanup: Cleanup): Promise<void> {
     prefix: `rsa-bench-${runId}:`,
     cleanup,
     log,
+    mode: settings.mode,
   });
   const credentials = { email: `bench-${runId}@example.test`, password: 'correct horse battery staple' };
   const cookies = new Map<AppKey, string>();
-  for (const key of apps) cookies.set(key, await signIn(key, lineup.apps.get(key)!, credentials));
+  for (const key of apps) cookies.set(key, await signIn(key, lineup.apps.get(key)!, credentials, settings.mode));
   const rps = new Map<AppKey, number[]>(apps.map((key) => [key, []]));
   const cpu = new Map<AppKey, number[]>(apps.map((key) => [key, []]));
   const window = async (key: AppKey, seconds: number) => {
     const app = lineup.apps.get(key)!;
     const before = await appCounters(app);
-    const sample = await runLoad({ url: `${app.baseUrl}/api/auth/me`, headers: { cookie: cookies.get(key)! }, seconds, connections: settings.connections });
+    const sample = await runLoad({ url: `${app.baseUrl}/api/auth/me`, headers: { ...modeHeaders(settings.mode), cookie: cookies.get(key)! }, seconds, connections: settings.connections });
     const after = await appCounters(app);
     rps.get(key)!.push(sample.rps);
     cpu.get(key)!.push((after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests));

@@ -53,3 +53,12 @@ export function usedMemoryBytes(text: string): number {
   if (value === undefined || !/^\d+$/.test(value)) throw new Error('INFO memory has no used_memory field');
   return Number(value);
 }
+
+/** `INFO cpu` → CPU seconds the redis-server has used (user + system, main and other threads). */
+export function usedCpuSeconds(text: string): number {
+  const fields = parseInfo(text);
+  const user = Number(fields.get('used_cpu_user'));
+  const system = Number(fields.get('used_cpu_sys'));
+  if (!Number.isFinite(user) || !Number.isFinite(system)) throw new Error('INFO cpu has no used_cpu_user / used_cpu_sys');
+  return user + system;
+}

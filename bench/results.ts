@@ -26,6 +26,8 @@ export interface LoadSample {
   seconds: number;
   /** CPU time of the app process per request it handled (µs), when measured. */
   cpuMicrosPerRequest?: number;
+  /** CPU time of the run's redis-server per request the app handled (µs), for apps that use it. */
+  redisCpuMicrosPerRequest?: number;
 }
 
 export interface AppResult {
@@ -66,7 +68,10 @@ export interface AdminSummaryResult {
 export interface OtherResults {
   memory: MemoryResult | null;
   revoke: { sessions: number; ms: number } | null;
-  logins: { perSecond: number; connections: number; failures: number } | null;
+  /** `cpuMicrosPerLogin`: the product process's CPU time per login answered (argon2id's threads included). */
+  logins: { perSecond: number; connections: number; failures: number; cpuMicrosPerLogin?: number } | null;
+  /** PostgreSQL: the `Session` table's size (heap, TOAST and indexes) grown per stored session. */
+  postgres?: { sessions: number; bytesPerSession: number } | null;
   argon2: { parameters: string; maxConcurrent: number; verifyPerSecond: number } | null;
   storm: StormResult | null;
   /**

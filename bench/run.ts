@@ -13,13 +13,13 @@ import { createSessionSerializer } from '../src/sessions/session-serializer.ts';
 import { Cleanup } from './cleanup.ts';
 import { appCounters } from './children.ts';
 import { APP_PLANS, databaseNameFor, signIn, startLineup, type Credentials, type Lineup } from './lineup.ts';
-import { runLoad } from './load.ts';
+import { requireWrk, runLoad } from './load.ts';
 import { measureArgon2, measureLogins, measureStorm } from './logins.ts';
 import { PG_STATS_SETTLE_MS, TransactionCounter } from './postgres.ts';
-import { addCounts, commandDelta, parseCommandCalls } from './redis-info.ts';
+import { addCounts, commandDelta, parseCommandCalls, usedCpuSeconds } from './redis-info.ts';
 import { renderReport } from './report.ts';
 import { APP_KEYS, type AdminSummaryResult, type AppKey, type AppResult, type BenchResults } from './results.ts';
-import { benchSettings } from './settings.ts';
+import { benchSettings, modeHeaders } from './settings.ts';
 import { median, perRequest } from './stats.ts';
 import { runStoreMeasurements } from './store-measurements.ts';
 
@@ -76,7 +76,7 @@ async function storedSession(redisUrl: string, cookie: string): Promise<SessionD
     const raw = await client.get(new SessionKeys(`${PREFIX}product:`).session(session));
     if (!raw) throw new Error('the product stored no session for the bench user');
     // As express-session holds it (full cookie), so plain connect-redis stores the same data.
-    return createSessionSerializer(sessionCookieSettings(false, PRODUCT_SESSION_TTL_SECONDS)).parse(raw);
+    return createSessionSerializer(sessionCookieSettings(settings.mode === 'production', PRODUCT_SESSION_TTL_SECONDS)).parse(raw);
   } finally {
     await client.close();
   }
@@ -107,13 +107,17 @@ async function throughputPhase(lineup: Lineup, cookies: Map<AppKey, string>, cle
     const result = results.get(key)!;
     const app = lineup.apps.get(key)!;
     const before = parseCommandCalls(await observer.info('commandstats'));
+    const redisCpuBefore = usedCpuSeconds(await observer.info('cpu'));
     const countersBefore = await appCounters(app);
-    const sample = await runLoad({ url: `${app.baseUrl}/api/auth/me`, headers: { cookie: cookies.get(key)! }, seconds, connections: settings.connections });
-    await sleep(PAUSE_AFTER_WINDOW_MS); // requests still in flight when autocannon stopped
+    const headers = { ...modeHeaders(settings.mode), cookie: cookies.get(key)! };
+    const sample = await runLoad({ url: `${app.baseUrl}/api/auth/me`, headers, seconds, connections: settings.connections });
+    await sleep(PAUSE_AFTER_WINDOW_MS); // requests still in flight when wrk stopped
     const countersAfter = await appCounters(app);
+    const redisCpu = usedCpuSeconds(await observer.info('cpu')) - redisCpuBefore;
     const delta = commandDelta(before, parseCommandCalls(await observer.info('commandstats')));
     const handled = countersAfter.requests - countersBefore.requests;
     sample.cpuMicrosPerRequest = perRequest(countersAfter.cpuMicros - countersBefore.cpuMicros, handled) ?? Number.NaN;
+    if (APP_PLANS[key].usesRedis) sample.redisCpuMicrosPerRequest = perRequest(redisCpu * 1e6, handled) ?? Number.NaN;
     result.pgRequests += handled;
     if (!measured) return;
     result.samples.push(sample);
@@ -141,11 +145,12 @@ async function throughputPhase(lineup: Lineup, cookies: Map<AppKey, string>, cle
 }
 
 async function main(cleanup: Cleanup): Promise<void> {
-  log(`${settings.quick ? 'QUICK' : 'full'} run ${runId}`);
-  const lineup = await startLineup(APP_KEYS, { runId, baseDatabaseUrl: BASE_DATABASE_URL, prefix: PREFIX, cleanup, log, extraMigratedDatabases: [STORE_DATABASE] });
+  requireWrk();
+  log(`${settings.quick ? 'QUICK' : 'full'} run ${runId}, ${settings.mode} mode`);
+  const lineup = await startLineup(APP_KEYS, { runId, baseDatabaseUrl: BASE_DATABASE_URL, prefix: PREFIX, cleanup, log, mode: settings.mode, extraMigratedDatabases: [STORE_DATABASE] });
   const credentials: Credentials = { email: `bench-${runId}@example.test`, password: 'correct horse battery staple' };
   const cookies = new Map<AppKey, string>();
-  for (const key of APP_KEYS) cookies.set(key, await signIn(key, lineup.apps.get(key)!, credentials));
+  for (const key of APP_KEYS) cookies.set(key, await signIn(key, lineup.apps.get(key)!, credentials, settings.mode));
   const signedInAt = Date.now();
   log('signed in everywhere');
 
@@ -167,7 +172,7 @@ async function main(cleanup: Cleanup): Promise<void> {
 
   const product = lineup.apps.get('product')!;
   log('logins/s');
-  const logins = await measureLogins(product.baseUrl, credentials, settings);
+  const logins = await measureLogins(product, credentials, settings);
   const capacity = median(results.get('product')!.samples.map((sample) => sample.rps));
   const meRatePerSecond = Math.max(MIN_STORM_RATE_PER_SECOND, Math.round(capacity * settings.stormMeShareOfCapacity));
   const storm = await measureStorm({ baseUrl: product.baseUrl, cookie: cookies.get('product')!, credentials, meRatePerSecond }, settings, log);

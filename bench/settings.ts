@@ -1,7 +1,17 @@
-// How long and how hard the benchmark runs: the full run, or BENCH_QUICK=1 for CI (informational).
+// How long and how hard the benchmark runs: the full run, or BENCH_QUICK=1 for CI (informational),
+// and in which mode the apps run: production (the default) or BENCH_MODE=development.
+
+/**
+ * production: every app as deployed behind a TLS-terminating proxy on the same host
+ * (NODE_ENV=production, TRUST_PROXY=loopback, every request carries X-Forwarded-Proto: https,
+ * so secure cookies are issued and accepted); the reference apps are set up the same way.
+ * development: NODE_ENV=development, plain http, no proxy trusted.
+ */
+export type BenchMode = 'production' | 'development';
 
 export interface BenchSettings {
   quick: boolean;
+  mode: BenchMode;
   /** Alternating rounds per app for GET /api/auth/me; each app gets one window per round. */
   rounds: number;
   windowSeconds: number;
@@ -27,6 +37,7 @@ export interface BenchSettings {
 
 const FULL: BenchSettings = {
   quick: false,
+  mode: 'production',
   // Many short alternating windows: a burst of outside load then hits every app alike.
   rounds: 8,
   windowSeconds: 6,
@@ -62,5 +73,17 @@ const QUICK: BenchSettings = {
 
 export function benchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const quick = env.BENCH_QUICK !== undefined && env.BENCH_QUICK !== '' && env.BENCH_QUICK !== '0';
-  return quick ? QUICK : FULL;
+  const mode = env.BENCH_MODE ?? 'production';
+  if (mode !== 'production' && mode !== 'development') throw new Error(`BENCH_MODE: expected production or development, got "${mode}"`);
+  return { ...(quick ? QUICK : FULL), mode };
+}
+
+/** What every app process of a mode gets in its environment (the product and the references alike). */
+export function modeEnv(mode: BenchMode): Record<string, string> {
+  return mode === 'production' ? { NODE_ENV: 'production', TRUST_PROXY: 'loopback' } : { NODE_ENV: 'development', TRUST_PROXY: 'false' };
+}
+
+/** What every request of a mode carries: the TLS proxy's word that the client used https. */
+export function modeHeaders(mode: BenchMode): Record<string, string> {
+  return mode === 'production' ? { 'x-forwarded-proto': 'https' } : {};
 }

@@ -1,5 +1,6 @@
 // Measurements made in this process through the product's own store code (createSessions):
-// Redis bytes per session against plain connect-redis with the same data, and the time to
+// Redis bytes per session against plain connect-redis with the same data, PostgreSQL bytes
+// per session row (the `Session` table with its TOAST and indexes), and the time to
 // revoke every session of a user with many. Runs on the dedicated redis-server, each store in a
 // logical database of its own (so each starts from an empty keyspace) and with the key prefix it
 // ships with (`rsa:`, `sess:`), as deployed; PostgreSQL is a database of its own.
@@ -38,6 +39,7 @@ export interface StoreMeasurementInput {
 
 export interface StoreMeasurements {
   memory: MemoryResult;
+  postgres: { sessions: number; bytesPerSession: number };
   revoke: { sessions: number; ms: number };
 }
 
@@ -82,13 +84,21 @@ async function bytesPerSession(count: number, info: () => Promise<string>, write
   return ((await memoryOf(info)) - before) / count;
 }
 
-async function measureMemory(input: StoreMeasurementInput, sessions: Sessions, db: Db, productInfo: () => Promise<string>): Promise<MemoryResult> {
+/** Heap, TOAST and every index of the product's session table, in bytes. */
+async function sessionTableBytes(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<Array<{ bytes: bigint }>>`SELECT pg_total_relation_size('"Session"') AS bytes`;
+  return Number(row!.bytes);
+}
+
+async function measureMemory(input: StoreMeasurementInput, sessions: Sessions, db: Db, productInfo: () => Promise<string>): Promise<Omit<StoreMeasurements, 'revoke'>> {
   const { memorySessions: count, template } = input;
   // One session per user: every session pays for its own index key, the worst case.
   const userIds = await createUsers(db, count, 'memory');
   const data = userIds.map((id) => sessionFor(template, id));
   input.log(`writing ${count} sessions through the product's store`);
+  const tableBefore = await sessionTableBytes(db);
   const productBytes = await bytesPerSession(count, productInfo, (i) => sessions.store.set(issueSessionId(data[i]!.auth!.user.id), data[i]!));
+  const postgres = { sessions: count, bytesPerSession: ((await sessionTableBytes(db)) - tableBefore) / count };
 
   const plainClient = createClient({ url: input.redisUrl, database: PLAIN_REDIS_DB });
   await plainClient.connect();
@@ -96,7 +106,7 @@ async function measureMemory(input: StoreMeasurementInput, sessions: Sessions, d
     const plain = new RedisStore({ client: plainClient });
     input.log(`writing ${count} sessions through plain connect-redis`);
     const plainBytes = await bytesPerSession(count, () => plainClient.info('memory'), (i) => plain.set(newSessionId(), data[i]!));
-    return { sessions: count, sessionsPerUser: 1, productBytesPerSession: productBytes, plainBytesPerSession: plainBytes };
+    return { memory: { sessions: count, sessionsPerUser: 1, productBytesPerSession: productBytes, plainBytesPerSession: plainBytes }, postgres };
   } finally {
     await plainClient.close();
   }
@@ -130,9 +140,9 @@ export async function runStoreMeasurements(input: StoreMeasurementInput): Promis
   // The store exactly as the product wires it (no timers started, no server).
   const built = createApp({ config, redis, db, logger });
   try {
-    const memory = await measureMemory(input, built.sessions, db, () => redis.info('memory'));
+    const { memory, postgres } = await measureMemory(input, built.sessions, db, () => redis.info('memory'));
     const revoke = await measureRevoke(input, built.sessions, db);
-    return { memory, revoke };
+    return { memory, postgres, revoke };
   } finally {
     await built.close();
     await redis.close();

@@ -21,8 +21,10 @@ import { createHealthRouter } from './health/health-routes.ts';
 import { refuseCrossSite } from './http/cross-site.ts';
 import { createErrorHandler, notFound } from './http/error-handler.ts';
 import { createRequestLogger } from './http/request-logger.ts';
+import { inSequence } from './http/in-sequence.ts';
 import { createJsonBody } from './http/json-body.ts';
 import { API_SECURITY_HEADERS, createSecurityHeaders, PAGE_SECURITY_HEADERS } from './http/security-headers.ts';
+import { rememberTrustAnswers } from './http/trust-proxy.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { createMetricsHandlers, createRequestTimer } from './metrics/metrics-routes.ts';
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps): App {
 
   const app = express();
   app.set('trust proxy', config.trustProxy);
+  rememberTrustAnswers(app, config.trustProxy);
   app.set('query parser', 'simple');
   // No ETags on API answers and pages: they are no-store (see security-headers.ts), so an
   // ETag would only cost a hash of every body. Static files keep theirs (serve-static's own).
@@ -94,18 +97,18 @@ export function createApp(deps: AppDeps): App {
   // Not set at all, rather than set by Express and removed again by helmet on every response.
   app.disable('x-powered-by');
   configureViews(app, { cache: config.nodeEnv !== 'development' });
-  app.use(createRequestLogger(logger));
-  app.use(createRequestTimer(metrics));
+  // Each pair or run of middlewares below that always goes together is one router layer (in-sequence.ts).
+  app.use(inSequence(createRequestLogger(logger), createRequestTimer(metrics)));
   const sessionMiddleware = createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds });
 
   // The JSON API comes first, so its requests (the hot path) skip the health, static and page
   // middleware; an unknown /api path ends here with a JSON 404.
-  const api = express.Router();
-  api.use(createJsonBody(JSON_BODY_LIMIT));
-  api.use('/auth', createAuthRouter(routeDeps));
-  api.use('/sessions', createSessionRouter(routeDeps));
-  api.use(notFound);
-  app.use('/api', createSecurityHeaders(API_SECURITY_HEADERS), refuseCrossSite, sessionMiddleware, api);
+  // Mounted on the app itself, not under an /api router: a router a request passes through
+  // costs it a dispatch of its own (closures, URL trimming and re-parsing).
+  app.use('/api', inSequence(createSecurityHeaders(API_SECURITY_HEADERS), refuseCrossSite, sessionMiddleware, createJsonBody(JSON_BODY_LIMIT)));
+  app.use('/api/auth', createAuthRouter(routeDeps));
+  app.use('/api/sessions', createSessionRouter(routeDeps));
+  app.use('/api', notFound);
 
   app.use(createSecurityHeaders(PAGE_SECURITY_HEADERS));
   app.use(createHealthRouter({ redis, db, redisTrusted: () => sessions.outbox.redisTrusted, isAccepting: deps.isAccepting ?? (() => true) }));

@@ -1,12 +1,14 @@
 // Database preparation shared by `npm start`, `npm run migrate` and the test setup:
 // create the database named in the URL when it is missing, then apply pending migrations.
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 
 const INVALID_CATALOG_NAME = '3D000';
 const DUPLICATE_DATABASE = '42P04';
 const UNDEFINED_TABLE = '42P01';
+const MIGRATIONS_DIR = 'prisma/migrations';
 
 function databaseName(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
@@ -69,6 +71,12 @@ async function appliedMigrations(databaseUrl: string): Promise<Set<string>> {
   }
 }
 
+/** The migrations committed in the repository (prisma.config.ts: `prisma/migrations`, from the working directory). */
+async function committedMigrations(): Promise<string[]> {
+  const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true });
+  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+}
+
 /**
  * `prisma migrate deploy`: applies committed migrations, never generates new ones. Returns the
  * names of the migrations it applied, oldest first. The CLI's own report (and its warning that
@@ -77,12 +85,24 @@ async function appliedMigrations(databaseUrl: string): Promise<Set<string>> {
  */
 export async function applyMigrations(databaseUrl: string): Promise<string[]> {
   const before = await appliedMigrations(databaseUrl);
-  await runMigrateDeploy(databaseUrl);
+  await runMigrateDeploy(databaseUrl, async () => {
+    const applied = await appliedMigrations(databaseUrl);
+    return (await committedMigrations()).every((name) => applied.has(name));
+  });
   const after = await appliedMigrations(databaseUrl);
   return [...after].filter((name) => !before.has(name)).sort();
 }
 
-function runMigrateDeploy(databaseUrl: string): Promise<void> {
+/** The CLI's last line on success: every migration is applied (now or before). */
+const DONE = /All migrations have been successfully applied\.|No pending migrations to apply\./;
+
+/**
+ * The CLI reports success about 10 s before it exits: its JavaScript schema engine leaves a
+ * 10 s timer behind (measured on prisma 6.19.3; the pg pool is not it). So once it has printed
+ * its success line and the database shows every committed migration applied, it is stopped:
+ * its work is done, and the advisory lock it took ends with its connection.
+ */
+function runMigrateDeploy(databaseUrl: string, allApplied: () => Promise<boolean>): Promise<void> {
   const cli = createRequire(import.meta.url).resolve('prisma/build/index.js');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'migrate', 'deploy'], {
@@ -90,9 +110,25 @@ function runMigrateDeploy(databaseUrl: string): Promise<void> {
       env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let verified = false;
+    let checking = false;
+    const checkDone = () => {
+      if (checking || verified || !DONE.test(output)) return;
+      checking = true;
+      allApplied().then(
+        (yes) => {
+          verified = yes;
+          if (yes) child.kill('SIGTERM');
+        },
+        () => undefined, // not confirmed: wait for the CLI's own exit
+      );
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      checkDone();
+    });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}\n${output.trim()}`))));
+    child.on('exit', (code) => (code === 0 || verified ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}\n${output.trim()}`))));
   });
 }

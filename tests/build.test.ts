@@ -2,7 +2,7 @@
 // directory of its own (never over the working tree's dist/), then its migration runner and
 // server as real processes.
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startServerProcess } from '../scripts/lib/server-process.ts';
@@ -43,6 +43,9 @@ describe('the compiled migration runner', () => {
     const first = await run(process.execPath, [`${OUT_DIR}/cli/migrate.js`], { env: env(url) });
     expect(first.stderr).toBe('');
     expect(first.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^migrate: created database \S+ applied \d+ migration\(s\): \d{14}_\w+(, \d{14}_\w+)*$/)]);
+    // Every committed migration, though the CLI is stopped once it reports success (src/migrations.ts).
+    const committed = readdirSync('prisma/migrations', { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    expect(first.stdout.trim().split(': ').pop()!.split(', ')).toEqual(committed);
     const again = await run(process.execPath, [`${OUT_DIR}/cli/migrate.js`], { env: env(url) });
     expect(again.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^migrate: database \S+ up to date$/)]);
     expect(`${first.stdout}${again.stdout}`).not.toMatch(/WARNING|Prisma|datasource/i);

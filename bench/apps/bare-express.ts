@@ -1,10 +1,9 @@
 // Bare Express 5: the same JSON with no session at all, the ceiling of any Express app.
-import express from 'express';
-import { benchAuth, meBody } from './reference.ts';
+import { benchAuth, meBody, referenceExpress } from './reference.ts';
 import { serve } from './serve.ts';
 
 const auth = benchAuth(Date.now(), 'rsa-bench');
-const app = express();
+const app = referenceExpress();
 app.post('/login', function login(_req, res) {
   res.status(204).end();
 });

@@ -3,4 +3,9 @@ import session from 'express-session';
 import { sessionApp } from './reference.ts';
 import { serve } from './serve.ts';
 
-serve(sessionApp(new session.MemoryStore()));
+// In production mode express-session warns that MemoryStore leaks: true, and the point here.
+const warn = console.warn;
+console.warn = () => undefined;
+const app = sessionApp(new session.MemoryStore());
+console.warn = warn;
+serve(app);

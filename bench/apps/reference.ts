@@ -9,6 +9,21 @@ const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 const IDLE_TIMEOUT_MS = 24 * 3600 * 1000;
 export const BENCH_SESSION_SECRET = 'bench-secret-that-is-long-enough-for-production';
 
+/**
+ * The mode as the product reads it (bench/settings.ts sets both for every app): in production,
+ * the proxy's X-Forwarded-* are trusted as the product trusts them, and the cookie is the
+ * product's `__Host-sid`, Secure (express-session then checks req.secure before setting it).
+ */
+const PRODUCTION = process.env.NODE_ENV === 'production';
+const TRUST_PROXY = process.env.TRUST_PROXY ?? 'false';
+
+/** Express 5 set up as the product sets itself up, minus the product's own features. */
+export function referenceExpress(): Express {
+  const app = express();
+  app.set('trust proxy', TRUST_PROXY === 'false' ? false : TRUST_PROXY.split(','));
+  return app;
+}
+
 /** The same session data the product keeps for a signed-in user. */
 export function benchAuth(nowMs: number, userAgent: string | null): SessionAuth {
   return {
@@ -40,16 +55,16 @@ export function meBody(auth: SessionAuth) {
 
 /** Express 5 + express-session over `store`, with POST /login (no password) and GET /api/auth/me. */
 export function sessionApp(store: Store): Express {
-  const app = express();
+  const app = referenceExpress();
   app.use(
     session({
-      name: 'sid',
+      name: PRODUCTION ? '__Host-sid' : 'sid',
       secret: BENCH_SESSION_SECRET,
       store,
       resave: false,
       saveUninitialized: false,
       rolling: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: false, path: '/', maxAge: SESSION_TTL_MS },
+      cookie: { httpOnly: true, sameSite: 'lax', secure: PRODUCTION, path: '/', maxAge: SESSION_TTL_MS },
     }),
   );
   app.post('/login', function login(req, res, next) {

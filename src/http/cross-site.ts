@@ -54,6 +54,9 @@ export function isCrossSite({ method, fetchSite, origin, ownOrigin }: RequestOri
  * that is not trusted would make the scheme differ for the same site.
  */
 export function refuseCrossSite(req: Request, _res: Response, next: NextFunction): void {
+  // Decided before the request's origin is worked out: req.protocol asks `trust proxy` about the
+  // peer, and most requests (every signed-in GET) are safe ones, which isCrossSite never refuses.
+  if (SAFE_METHODS.has(req.method)) return next();
   const crossSite = isCrossSite({
     method: req.method,
     fetchSite: req.get('Sec-Fetch-Site'),
