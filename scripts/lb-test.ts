@@ -30,6 +30,7 @@ import { startServerOnPort, stopWithin, type Stopped } from './lib/app-instance.
 import { checkConfig, haproxyVersion, showStat, startHaproxy, testConfig, type HaproxyProcess, type RequestLog, type StatRow } from './lib/haproxy.ts';
 import { fiveHundredsIn, loadEmails, ME_PER_CYCLE, registerUsers, settledConsistency, startLoginCycles } from './lib/login-load.ts';
 import { freePort, type ServerProcess } from './lib/server-process.ts';
+import { TOOLS, toolOrSkip } from '../tests/helpers/tool.ts';
 
 const RATE = Number(process.env.LB_RATE ?? 100);
 const CONNECTIONS = Math.min(Number(process.env.LB_CONNECTIONS ?? 100), RATE > 0 ? RATE : Infinity);
@@ -42,9 +43,17 @@ const VICTIM = 1;
 const STOP_DEADLINE_MS = 15_000;
 const describeStop = (stopped: Stopped) => (stopped.killed ? `no exit within ${STOP_DEADLINE_MS / 1000} s of SIGTERM (killed)` : String(stopped.code));
 
+// Without haproxy on PATH the run is skipped (exit 0) with one line saying what to install; under
+// CI it fails instead (tests/helpers/tool.ts, as for the test files).
+try {
+  if (!toolOrSkip(import.meta.url, TOOLS.haproxy)) process.exit(0);
+} catch (err) {
+  console.error(`lb:test: ${(err as Error).message}`);
+  process.exit(1);
+}
 const version = haproxyVersion();
 if (!version) {
-  console.error('lb:test needs the haproxy binary: apt-get install -y haproxy (.ci/run does this)');
+  console.error('lb:test: `haproxy -v` failed, so this haproxy cannot be used');
   process.exit(1);
 }
 

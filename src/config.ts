@@ -140,6 +140,14 @@ function parseSecrets(raw: string | undefined, isProduction: boolean, problems: 
   return { secrets, dev: false };
 }
 
+/** In production nothing is started or assumed: where PostgreSQL and Redis are must be said. */
+function requireServiceUrls(given: Record<string, string>, problems: string[]): void {
+  if (!given.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (postgresql://user:password@host:5432/dbname)');
+  if (!given.REDIS_URL && !given.REDIS_SENTINELS && !given.REDIS_CLUSTER_NODES) {
+    problems.push('REDIS_URL: required when NODE_ENV=production (redis://host:6379 or rediss://host:6380), unless REDIS_SENTINELS or REDIS_CLUSTER_NODES is set');
+  }
+}
+
 /** Empty strings count as unset, as they do in most .env tooling. */
 function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''));
@@ -169,8 +177,11 @@ function parseEach(env: Record<string, string>, problems: string[]): Settings {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const s = parseEach(withoutEmpty(env), problems);
+  const given = withoutEmpty(env);
+  const s = parseEach(given, problems);
   const isProduction = s.NODE_ENV === 'production';
+  // Outside production the defaults stand (and npm start may start them: src/local-services).
+  if (isProduction) requireServiceUrls(given, problems);
   const { secrets, dev } = parseSecrets(s.SESSION_SECRET, isProduction, problems);
 
   let trustProxy: Config['trustProxy'] = false;

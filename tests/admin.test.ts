@@ -7,7 +7,9 @@ import { setRole } from '../src/admin/roles.ts';
 import type { LiveEvent } from '../src/analytics/live-events.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { buildTestApp, loginAgent, PASSWORD, rawSessionId, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
-import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfRedis } from './helpers/services.ts';
+import { childEnv } from './helpers/child-env.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 const apps: TestApp[] = [];
@@ -402,9 +404,9 @@ describe('GET /admin/events', () => {
   });
 
   it('opens at once while Redis is away, and delivers events once Redis answers', async () => {
-    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyInFrontOfRedis();
     try {
-      const a = await newApp({ REDIS_URL: proxy.url('redis') });
+      const a = await newApp({ REDIS_URL: proxy.serviceUrl });
       const b = await newApp({ REDIS_KEY_PREFIX: a.prefix });
       const admin = await signedInAdmin(a);
       await proxy.cut();
@@ -474,7 +476,7 @@ describe('npm run admin', () => {
   const runCli = (args: string[], prefix: string) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], {
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix },
+        env: childEnv({ PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix }),
       });
       let out = '';
       let err = '';

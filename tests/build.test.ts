@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startServerProcess } from '../scripts/lib/server-process.ts';
 import { dropDatabase } from '../src/migrations.ts';
+import { childEnv } from './helpers/child-env.ts';
 
 const run = promisify(execFile);
 // Inside the repository (git-ignored), so the compiled files find node_modules as dist/ does.
@@ -19,7 +20,7 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
-const env = (url: string) => ({ PATH: process.env.PATH ?? '', DATABASE_URL: url, REDIS_URL: inject('redisUrl') });
+const env = (url: string) => childEnv({ PATH: process.env.PATH ?? '', DATABASE_URL: url, REDIS_URL: inject('redisUrl') });
 
 beforeAll(async () => {
   await run(process.execPath, ['scripts/build.mjs', '--out-dir', OUT_DIR], { timeout: BUILD_LIMIT_MS });

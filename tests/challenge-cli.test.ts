@@ -8,8 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { fileCleanups } from './helpers/cleanups.ts';
 import { registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
+import { TOOLS, toolOrSkip } from './helpers/tool.ts';
 
 const IP_FAILURES = 3;
+/** scripts/smoke.sh is bash and curl. */
+const smokeTools = [toolOrSkip(import.meta.url, TOOLS.bash, 'the smoke test'), toolOrSkip(import.meta.url, TOOLS.curl, 'the smoke test')];
 const { cleanups, app } = fileCleanups();
 
 interface Run {
@@ -109,7 +112,7 @@ describe('npm run challenge -- solve', () => {
   });
 });
 
-describe('npm run smoke', () => {
+describe.skipIf(!smokeTools.every(Boolean))('npm run smoke', () => {
   it('passes against a server whose IP is tripped, saying its login was challenged', { timeout: 60_000 }, async () => {
     const { baseUrl } = await trippedServer();
     const smoke = await run('bash', ['scripts/smoke.sh', baseUrl]);

@@ -8,6 +8,7 @@ import { setRole } from '../src/admin/roles.ts';
 import { installClientErrorHandler } from '../src/http/client-errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { fileCleanups } from './helpers/cleanups.ts';
+import { childEnv } from './helpers/child-env.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 import { loginAgent, registerUser, type TestApp } from './helpers/test-app.ts';
 
@@ -77,11 +78,13 @@ describe('requests the HTTP parser refuses', () => {
   });
 
   it('the real entry point (server.ts) installs the hook: headers over the limit get the JSON 431', async () => {
-    const server = await startServerProcess({
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_URL: inject('redisUrl'),
-      REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}client-errors:`,
-    });
+    const server = await startServerProcess(
+      childEnv({
+        DATABASE_URL: inject('databaseUrl'),
+        REDIS_URL: inject('redisUrl'),
+        REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}client-errors:`,
+      }),
+    );
     cleanups.push(() => server.stop('SIGKILL'));
     const response = await exchange(Number(new URL(server.url).port), `GET /healthz HTTP/1.1\r\nHost: test\r\n${OVERSIZED_HEADER}\r\n`);
     expect(parse(response)).toMatchObject({ statusLine: 'HTTP/1.1 431 Request Header Fields Too Large', body: { error: { code: 'headers_too_large' } } });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, maskUrl } from '../src/config.ts';
 
+/** Where PostgreSQL and Redis are: required in production. */
+const URLS = { DATABASE_URL: 'postgresql://u:p@db:5432/app', REDIS_URL: 'redis://cache:6379' };
+
 const problemsOf = (env: Record<string, string>) => {
   try {
     loadConfig(env);
@@ -45,17 +48,30 @@ describe('loadConfig', () => {
   });
 
   it('reports a bad value and a short production secret together, not one after the other', () => {
-    expect(problemsOf({ NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short' })).toEqual([
+    expect(problemsOf({ ...URLS, NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short' })).toEqual([
       expect.stringMatching(/^PORT: expected a whole number/),
       expect.stringMatching(/^SESSION_SECRET: every secret must be at least 32/),
     ]);
   });
 
   it('requires a SESSION_SECRET of at least 32 characters in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^SESSION_SECRET: required when NODE_ENV=production/)]);
-    expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'short' })).toEqual([expect.stringMatching(/^SESSION_SECRET: every secret must be at least 32/)]);
-    expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: `${'a'.repeat(32)},short` })).toHaveLength(1);
-    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) }).usingDevSecret).toBe(false);
+    expect(problemsOf({ ...URLS, NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^SESSION_SECRET: required when NODE_ENV=production/)]);
+    expect(problemsOf({ ...URLS, NODE_ENV: 'production', SESSION_SECRET: 'short' })).toEqual([expect.stringMatching(/^SESSION_SECRET: every secret must be at least 32/)]);
+    expect(problemsOf({ ...URLS, NODE_ENV: 'production', SESSION_SECRET: `${'a'.repeat(32)},short` })).toHaveLength(1);
+    expect(loadConfig({ ...URLS, NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) }).usingDevSecret).toBe(false);
+  });
+
+  it('requires DATABASE_URL and a Redis setting in production, where nothing is started or assumed', () => {
+    const secret = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) };
+    expect(problemsOf(secret)).toEqual([
+      expect.stringMatching(/^DATABASE_URL: required when NODE_ENV=production/),
+      expect.stringMatching(/^REDIS_URL: required when NODE_ENV=production .*unless REDIS_SENTINELS or REDIS_CLUSTER_NODES is set$/),
+    ]);
+    expect(problemsOf({ ...secret, DATABASE_URL: URLS.DATABASE_URL, REDIS_URL: '' })).toEqual([expect.stringMatching(/^REDIS_URL: required/)]);
+    expect(problemsOf({ ...secret, DATABASE_URL: URLS.DATABASE_URL, REDIS_SENTINELS: '127.0.0.1:26379' })).toEqual([]);
+    expect(problemsOf({ ...secret, DATABASE_URL: URLS.DATABASE_URL, REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toEqual([]);
+    // Outside production the defaults stand (npm start may start them itself).
+    expect(problemsOf({ NODE_ENV: 'development' })).toEqual([]);
   });
 
   it('splits a comma-separated SESSION_SECRET into a rotation list, first one signing', () => {

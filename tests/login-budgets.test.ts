@@ -13,7 +13,8 @@ import { connectRedis, createRedisClient, type RedisClient } from '../src/redis.
 import { LoginBudgets, type Admission, type Attempt, type BudgetPolicy } from '../src/rate-limit/login-budgets.ts';
 import { countingHasher, type CountingHasher } from './helpers/counting-hasher.ts';
 import { buildTestApp, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
-import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfRedis } from './helpers/services.ts';
+import { waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -115,10 +116,10 @@ describe('IP budget', () => {
 
 describe('memory fallback while Redis is away', () => {
   it('counts attempts in flight the same way, per instance', async () => {
-    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyInFrontOfRedis();
     cleanups.push(() => proxy.close());
     const hasher = countingHasher();
-    const t = await app({ REDIS_URL: proxy.url('redis'), ACCOUNT_MAX_FAILURES: '5', CHALLENGE_AFTER_ACCOUNT_FAILURES: '0' }, hasher);
+    const t = await app({ REDIS_URL: proxy.serviceUrl, ACCOUNT_MAX_FAILURES: '5', CHALLENGE_AFTER_ACCOUNT_FAILURES: '0' }, hasher);
     const { email, user } = await registerUser(t);
     const stored = await storedHash(t, user.id);
     await proxy.cut();
@@ -269,9 +270,9 @@ describe.each([
 
 describe('Redis lost between reserve and settle', () => {
   async function viaProxy(policy: Partial<BudgetPolicy>) {
-    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyInFrontOfRedis();
     cleanups.push(() => proxy.close());
-    return { proxy, ...(await budgetsOn(policy, { url: proxy.url('redis') })) };
+    return { proxy, ...(await budgetsOn(policy, { url: proxy.serviceUrl })) };
   }
   const cut = async (proxy: TcpProxy, client: RedisClient) => (await proxy.cut(), waitFor(() => !client.isReady));
   const restore = async (proxy: TcpProxy, client: RedisClient) => (await proxy.restore(), waitFor(() => client.isReady));

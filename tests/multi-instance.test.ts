@@ -3,17 +3,18 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PASSWORD, uniqueEmail } from './helpers/test-app.ts';
+import { childEnv } from './helpers/child-env.ts';
 import { startServerProcess, type ServerProcess } from '../scripts/lib/server-process.ts';
 
 let servers: ServerProcess[] = [];
 beforeAll(async () => {
-  const env = {
+  const env = childEnv({
     DATABASE_URL: inject('databaseUrl'),
     REDIS_URL: inject('redisUrl'),
     REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}multi:`,
     SESSION_SECRET: 'shared-secret-of-every-instance-0123456789',
     RATE_LIMIT_MAX: '9',
-  };
+  });
   servers = await Promise.all([startServerProcess(env), startServerProcess(env), startServerProcess(env)]);
 }, 120_000);
 afterAll(async () => {

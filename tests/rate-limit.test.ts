@@ -3,10 +3,11 @@
 import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import request from 'supertest';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CounterName } from '../src/analytics/activity-counters.ts';
 import { buildTestApp, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
-import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfRedis } from './helpers/services.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 
 const apps: TestApp[] = [];
 async function app(env: Record<string, string>, logLines?: string[]) {
@@ -145,9 +146,9 @@ describe('per-account limit', () => {
 
 describe('Redis outage', () => {
   it('falls back to a per-process limit while Redis is cut, logs it once, and returns to Redis', async () => {
-    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyInFrontOfRedis();
     const logLines: string[] = [];
-    const t = await app({ REDIS_URL: proxy.url('redis'), RATE_LIMIT_MAX: '3' }, logLines);
+    const t = await app({ REDIS_URL: proxy.serviceUrl, RATE_LIMIT_MAX: '3' }, logLines);
     try {
       expect((await cheapAuthRequest(t)).status).toBe(400); // counted in Redis
       await proxy.cut();
@@ -174,10 +175,10 @@ describe('Redis outage', () => {
 
 describe('an instance that started while Redis was unreachable', () => {
   it('counts in memory, then in Redis once it answers (the limiter\'s scripts load on connect)', async () => {
-    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyInFrontOfRedis();
     try {
       await proxy.cut();
-      const t = await buildTestApp({ REDIS_URL: proxy.url('redis'), RATE_LIMIT_MAX: '50' }, { noWait: true, connect: false });
+      const t = await buildTestApp({ REDIS_URL: proxy.serviceUrl, RATE_LIMIT_MAX: '50' }, { noWait: true, connect: false });
       apps.push(t);
       expect((await cheapAuthRequest(t)).status).toBe(400); // counted in memory
       await proxy.restore();

@@ -9,7 +9,8 @@ import { createLogger } from '../src/logger.ts';
 import { connectRedis, createRedisClient, RedisCredentialsError, startRedis } from '../src/redis.ts';
 import { freePort } from '../scripts/lib/server-process.ts';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
-import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfPostgres, proxyInFrontOfRedis, type ServiceProxy } from './helpers/services.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 import { buildTestApp, type TestApp } from './helpers/test-app.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -17,27 +18,17 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-const redisPort = () => Number(new URL(inject('redisUrl')).port || 6379);
-const postgresPort = () => Number(new URL(inject('databaseUrl')).port || 5432);
-
-async function proxyTo(port: number): Promise<TcpProxy> {
-  const proxy = await startTcpProxy(port);
+async function proxyTo(start: () => Promise<ServiceProxy>): Promise<ServiceProxy> {
+  const proxy = await start();
   cleanups.push(() => proxy.close());
   return proxy;
 }
 
-function databaseUrlThrough(proxy: TcpProxy): string {
-  const url = new URL(inject('databaseUrl'));
-  url.hostname = '127.0.0.1';
-  url.port = String(proxy.port);
-  return url.toString();
-}
-
 /** An app that reaches Redis and/or PostgreSQL only through the given proxies. */
-async function appThrough(proxies: { redis?: TcpProxy; postgres?: TcpProxy }): Promise<TestApp> {
+async function appThrough(proxies: { redis?: ServiceProxy; postgres?: ServiceProxy }): Promise<TestApp> {
   const t = await buildTestApp({
-    ...(proxies.redis ? { REDIS_URL: proxies.redis.url('redis') } : {}),
-    ...(proxies.postgres ? { DATABASE_URL: databaseUrlThrough(proxies.postgres) } : {}),
+    ...(proxies.redis ? { REDIS_URL: proxies.redis.serviceUrl } : {}),
+    ...(proxies.postgres ? { DATABASE_URL: proxies.postgres.serviceUrl } : {}),
   });
   cleanups.push(() => t.close());
   return t;
@@ -55,7 +46,7 @@ describe('/readyz', () => {
   });
 
   it('stays 200 "degraded" naming Redis while Redis is cut, and is ok again once it is back', async () => {
-    const proxy = await proxyTo(redisPort());
+    const proxy = await proxyTo(proxyInFrontOfRedis);
     const t = await appThrough({ redis: proxy });
     expect(await isOk(t)).toBe(true);
 
@@ -70,7 +61,7 @@ describe('/readyz', () => {
   });
 
   it('says Redis is unavailable when its connection is open but PING gets no answer within 2 s', async () => {
-    const proxy = await proxyTo(redisPort());
+    const proxy = await proxyTo(proxyInFrontOfRedis);
     const t = await appThrough({ redis: proxy });
     expect(await isOk(t)).toBe(true);
 
@@ -85,7 +76,7 @@ describe('/readyz', () => {
   });
 
   it('stays 200 "degraded" naming PostgreSQL when SELECT 1 gets no answer within 2 s', async () => {
-    const proxy = await proxyTo(postgresPort());
+    const proxy = await proxyTo(proxyInFrontOfPostgres);
     const t = await appThrough({ postgres: proxy });
     expect(await isOk(t)).toBe(true);
 
@@ -99,8 +90,8 @@ describe('/readyz', () => {
   });
 
   it('is 503 service_unavailable naming both when neither Redis nor PostgreSQL answers', async () => {
-    const redisProxy = await proxyTo(redisPort());
-    const postgresProxy = await proxyTo(postgresPort());
+    const redisProxy = await proxyTo(proxyInFrontOfRedis);
+    const postgresProxy = await proxyTo(proxyInFrontOfPostgres);
     const t = await appThrough({ redis: redisProxy, postgres: postgresProxy });
     expect(await isOk(t)).toBe(true);
 

@@ -14,8 +14,12 @@ import { checkConsistency } from '../src/sessions/consistency.ts';
 import { startRedisCluster, startSentinelSet, startTlsRedis } from './helpers/redis-topologies.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 import { buildTestApp, locateCookie, loginAgent, PASSWORD, registerUser, type TestApp } from './helpers/test-app.ts';
+import { TOOLS, toolOrSkip } from './helpers/tool.ts';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+
+/** The TLS server's private CA and certificates are made with openssl (redis-topologies.ts). */
+const openssl = toolOrSkip(import.meta.url, TOOLS.openssl, 'the TLS tests');
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -132,7 +136,7 @@ describe('Redis Sentinel (primary, replica, 3 Sentinels)', () => {
   }, 180_000);
 });
 
-describe('Redis over TLS with a private CA', () => {
+describe.skipIf(!openssl)('Redis over TLS with a private CA', () => {
   it('shares everything over rediss:// with REDIS_TLS_CA_FILE and a client certificate', async () => {
     const tls = await startTlsRedis({ requireClientCert: true });
     cleanups.push(() => tls.stop());
@@ -142,7 +146,7 @@ describe('Redis over TLS with a private CA', () => {
 });
 
 describe('start-up errors that name the cause (README: Settings)', () => {
-  it('a certificate that does not verify stops the start, saying so', async () => {
+  it.skipIf(!openssl)('a certificate that does not verify stops the start, saying so', async () => {
     const tls = await startTlsRedis();
     cleanups.push(() => tls.stop());
     const config = loadConfig({ REDIS_URL: tls.url, REDIS_TLS_CA_FILE: tls.otherCaFile });

@@ -2,22 +2,21 @@
 // what the product does while Redis or PostgreSQL is away, and how it comes back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import request from 'supertest';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readSummary } from '../src/admin/analytics.ts';
 import { AppError } from '../src/http/errors.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { listUserSessions, type SessionEntry } from '../src/sessions/session-listing.ts';
 import { buildTestApp, locateCookie, loginAgent, PASSWORD, rawSessionId, registerUser, sessionKeyOf, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 import { freePort } from '../scripts/lib/server-process.ts';
-import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfPostgres, proxyInFrontOfRedis, type ServiceProxy } from './helpers/services.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-const redisPort = () => Number(new URL(inject('redisUrl')).port || 6379);
-const postgresPort = () => Number(new URL(inject('databaseUrl')).port || 5432);
 const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
   const start = Date.now();
   const result = await work();
@@ -28,20 +27,14 @@ const measured: Record<string, number> = {};
 afterAll(() => console.log('recovery times (ms):', JSON.stringify(measured)));
 
 /** A TCP proxy in front of Redis or PostgreSQL, and an app that reaches it only through it. */
-async function appBehindProxy(which: 'redis' | 'postgres'): Promise<{ proxy: TcpProxy; t: TestApp }> {
-  const proxy = await startTcpProxy(which === 'redis' ? redisPort() : postgresPort());
+async function appBehindProxy(which: 'redis' | 'postgres'): Promise<{ proxy: ServiceProxy; t: TestApp }> {
+  const proxy = await (which === 'redis' ? proxyInFrontOfRedis() : proxyInFrontOfPostgres());
   cleanups.push(() => proxy.close());
   return { proxy, t: await appBehind(proxy, which) };
 }
 
-async function appBehind(proxy: TcpProxy, which: 'redis' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
-  const url = which === 'redis' ? proxy.url('redis') : (() => {
-    const u = new URL(inject('databaseUrl'));
-    u.port = String(proxy.port);
-    u.hostname = '127.0.0.1';
-    return u.toString();
-  })();
-  const t = await buildTestApp({ ...(which === 'redis' ? { REDIS_URL: url } : { DATABASE_URL: url }), ...env });
+async function appBehind(proxy: ServiceProxy, which: 'redis' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
+  const t = await buildTestApp({ ...(which === 'redis' ? { REDIS_URL: proxy.serviceUrl } : { DATABASE_URL: proxy.serviceUrl }), ...env });
   cleanups.push(() => t.close());
   return t;
 }

@@ -7,12 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { freePort } from '../scripts/lib/server-process.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { startRedisServer, type TestRedisServer } from './helpers/redis-server.ts';
-import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfPostgres, proxyInFrontOfRedis, type ServiceProxy } from './helpers/services.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 import { locateCookie, loginAgent, rawSessionId, registerUser, type TestApp } from './helpers/test-app.ts';
 
 const { cleanups, app } = fileCleanups();
@@ -33,8 +34,8 @@ async function adminClient(port: number) {
   return client;
 }
 
-async function proxyTo(port: number): Promise<TcpProxy> {
-  const proxy = await startTcpProxy(port);
+async function proxyTo(start: () => Promise<ServiceProxy>): Promise<ServiceProxy> {
+  const proxy = await start();
   cleanups.push(() => proxy.close());
   return proxy;
 }
@@ -100,12 +101,9 @@ describe('revocation while Redis cannot be believed', () => {
   });
 
   it('PostgreSQL away and the Redis connection broke once: /readyz says the instance cannot serve, and it serves again once PostgreSQL is back', async () => {
-    const redisProxy = await proxyTo(Number(new URL(inject('redisUrl')).port || 6379));
-    const postgresProxy = await proxyTo(Number(new URL(inject('databaseUrl')).port || 5432));
-    const databaseUrl = new URL(inject('databaseUrl'));
-    databaseUrl.hostname = '127.0.0.1';
-    databaseUrl.port = String(postgresProxy.port);
-    const a = await app({ REDIS_URL: redisProxy.url('redis'), DATABASE_URL: databaseUrl.toString() });
+    const redisProxy = await proxyTo(proxyInFrontOfRedis);
+    const postgresProxy = await proxyTo(proxyInFrontOfPostgres);
+    const a = await app({ REDIS_URL: redisProxy.serviceUrl, DATABASE_URL: postgresProxy.serviceUrl });
     a.sessions.maintenance.start();
     const alice = await registerUser(a);
     expect((await me(alice.agent)).status).toBe(200);
@@ -131,14 +129,14 @@ describe('revocation while Redis cannot be believed', () => {
     let hold: Promise<void> | null = null;
     let release = () => {};
     let arrived = () => {};
-    const proxy = await proxyTo(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyTo(proxyInFrontOfRedis);
     const hooks = {
       afterOutboxBatchRead: () => {
         arrived();
         return hold ?? Promise.resolve();
       },
     };
-    const a = await app({ REDIS_URL: proxy.url('redis') }, { sessionHooks: hooks });
+    const a = await app({ REDIS_URL: proxy.serviceUrl }, { sessionHooks: hooks });
     const alice = await registerUser(a);
     const laptop = await loginAgent(a, alice.email);
 
@@ -165,11 +163,8 @@ describe('revocation while Redis cannot be believed', () => {
   });
 
   it('a catch-up whose PostgreSQL query hangs gives up after its deadline instead of holding trust back forever', async () => {
-    const postgresProxy = await proxyTo(Number(new URL(inject('databaseUrl')).port || 5432));
-    const databaseUrl = new URL(inject('databaseUrl'));
-    databaseUrl.hostname = '127.0.0.1';
-    databaseUrl.port = String(postgresProxy.port);
-    const a = await app({ DATABASE_URL: databaseUrl.toString() });
+    const postgresProxy = await proxyTo(proxyInFrontOfPostgres);
+    const a = await app({ DATABASE_URL: postgresProxy.serviceUrl });
     cleanups.push(async () => postgresProxy.unstall());
 
     postgresProxy.stall();

@@ -9,12 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { checkConsistency } from '../src/sessions/consistency.ts';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { locateCookie, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
-import { startTcpProxy, waitFor, type TcpProxy } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfRedis, type ServiceProxy } from './helpers/services.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 
 const { cleanups, app } = fileCleanups();
 
-async function redisProxy(): Promise<TcpProxy> {
-  const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+async function redisProxy(): Promise<ServiceProxy> {
+  const proxy = await proxyInFrontOfRedis();
   cleanups.push(() => proxy.close());
   return proxy;
 }
@@ -23,7 +24,7 @@ async function redisProxy(): Promise<TcpProxy> {
 async function twoInstances(options: TestAppOptions = {}) {
   const prefix = `${inject('redisKeyPrefix')}${randomBytes(3).toString('hex')}:`;
   const proxy = await redisProxy();
-  const a = await app({ REDIS_URL: proxy.url('redis'), REDIS_KEY_PREFIX: prefix }, options);
+  const a = await app({ REDIS_URL: proxy.serviceUrl, REDIS_KEY_PREFIX: prefix }, options);
   const b = await app({ REDIS_KEY_PREFIX: prefix });
   return { proxy, a, b };
 }

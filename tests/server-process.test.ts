@@ -7,6 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../scripts/lib/server-process.ts';
 import { SessionKeys } from '../src/sessions/session-keys.ts';
 import { startRedisServer } from './helpers/redis-server.ts';
+import { childEnv } from './helpers/child-env.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 import { locateCookie, PASSWORD, uniqueEmail } from './helpers/test-app.ts';
 
@@ -22,7 +23,7 @@ const RUN_LIMIT_MS = 60_000;
 function runServer(env: Record<string, string>, onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+      env: childEnv({ PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -47,7 +48,7 @@ describe('the migration step of npm start (src/cli/migrate.ts)', () => {
     url.pathname = `/${name}`;
     const run = await new Promise<Run>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short', DATABASE_URL: url.toString(), REDIS_URL: inject('redisUrl') },
+        env: childEnv({ PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: 'not-a-port', SESSION_SECRET: 'short', DATABASE_URL: url.toString(), REDIS_URL: inject('redisUrl') }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -76,10 +77,14 @@ describe('server startup', () => {
     expect(lines).toEqual([expect.stringMatching(/^config: PORT: /), expect.stringMatching(/^config: SESSION_IDLE_TIMEOUT: /)]);
   });
 
-  it('exits 1 in production without a SESSION_SECRET', async () => {
+  it('exits 1 in production without a SESSION_SECRET, DATABASE_URL or REDIS_URL: nothing is assumed or started there', async () => {
     const run = await runServer({ NODE_ENV: 'production' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^config: SESSION_SECRET: required when NODE_ENV=production/);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^config: DATABASE_URL: required when NODE_ENV=production/),
+      expect.stringMatching(/^config: REDIS_URL: required when NODE_ENV=production/),
+      expect.stringMatching(/^config: SESSION_SECRET: required when NODE_ENV=production/),
+    ]);
   });
 
   it('exits 1 with one line naming Redis and the cause, and no stack trace, when Redis refuses the password', async () => {
@@ -152,11 +157,13 @@ describe('starting while Redis is unreachable (README: Settings)', () => {
     const port = await freePort(); // nothing listens there yet
     const maskedUrl = `redis://:****@127.0.0.1:${port}`;
     const prefix = `${inject('redisKeyPrefix')}late-redis:`;
-    const server = await startServerProcess({
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`,
-      REDIS_KEY_PREFIX: prefix,
-    });
+    const server = await startServerProcess(
+      childEnv({
+        DATABASE_URL: inject('databaseUrl'),
+        REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`,
+        REDIS_KEY_PREFIX: prefix,
+      }),
+    );
     cleanups.push(() => server.stop('SIGKILL'));
     const readyz = async () => {
       const res = await fetch(`${server.url}/readyz`);

@@ -1,10 +1,11 @@
 // Restoring a session from PostgreSQL into Redis, when something goes wrong in the middle: a
 // revocation lands between the row read and the Redis write (a hook holds the restore there),
 // or Redis stops answering there.
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../src/sessions/session-data.ts';
 import { buildTestApp, locateCookie, loginAgent, rawSessionId, registerUser, type TestApp, type TestAppOptions } from './helpers/test-app.ts';
-import { startTcpProxy, waitFor } from './helpers/tcp-proxy.ts';
+import { proxyInFrontOfRedis } from './helpers/services.ts';
+import { waitFor } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -57,10 +58,10 @@ describe('restore from PostgreSQL', () => {
   });
 
   it('a Redis that stops answering in the middle of a restore gets the same 2 s deadline: the request is answered from the row', async () => {
-    const proxy = await startTcpProxy(Number(new URL(inject('redisUrl')).port || 6379));
+    const proxy = await proxyInFrontOfRedis();
     cleanups.push(() => proxy.close());
     const restore = gate();
-    const t = await app({ REDIS_URL: proxy.url('redis') }, { sessionHooks: { beforeRestoreWrite: restore.hook } });
+    const t = await app({ REDIS_URL: proxy.serviceUrl }, { sessionHooks: { beforeRestoreWrite: restore.hook } });
     const alice = await registerUser(t);
     await t.redis.unlink(t.sessions.cache.keys.session(locateCookie(alice.cookie)));
 

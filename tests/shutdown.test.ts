@@ -14,6 +14,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { startServerProcess } from '../scripts/lib/server-process.ts';
 import { setRole } from '../src/admin/roles.ts';
 import { fileCleanups } from './helpers/cleanups.ts';
+import { childEnv } from './helpers/child-env.ts';
 import { loginAgent, PASSWORD, registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 
 /** How long the client sits on a half-sent body after the signal: the request stays in flight. */
@@ -81,12 +82,14 @@ describe('graceful shutdown', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'on %s turns /readyz 503, refuses new connections, finishes a slow in-flight request, then exits 0',
     async (signal) => {
-      const server = await startServerProcess({
-        HOST: '127.0.0.1',
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_URL: inject('redisUrl'),
-        REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}drain-${signal}:`,
-      });
+      const server = await startServerProcess(
+        childEnv({
+          HOST: '127.0.0.1',
+          DATABASE_URL: inject('databaseUrl'),
+          REDIS_URL: inject('redisUrl'),
+          REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}drain-${signal}:`,
+        }),
+      );
       const port = Number(new URL(server.url).port);
       const email = uniqueEmail('drain');
       const body = JSON.stringify({ email, password: PASSWORD });
@@ -125,12 +128,14 @@ describe('graceful shutdown', () => {
 
 describe('shutdown with an admin event stream open', () => {
   it('on SIGTERM ends the stream with a shutdown event that tells EventSource to reconnect, and exits 0 well within the grace period', async () => {
-    const server = await startServerProcess({
-      HOST: '127.0.0.1',
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_URL: inject('redisUrl'),
-      REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}drain-sse:`,
-    });
+    const server = await startServerProcess(
+      childEnv({
+        HOST: '127.0.0.1',
+        DATABASE_URL: inject('databaseUrl'),
+        REDIS_URL: inject('redisUrl'),
+        REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}drain-sse:`,
+      }),
+    );
     try {
       const port = Number(new URL(server.url).port);
       const cookie = await adminCookie(server.url);

@@ -1,7 +1,7 @@
 // A real server process (src/server.ts through tsx, or a compiled build, as `npm start` runs it) on a free
 // loopback port (or the one given: a load balancer expects it there), ready once /healthz answers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/local-services/network.ts';
 
 export interface ServerProcess {
   url: string;
@@ -13,13 +13,7 @@ export interface ServerProcess {
 /** Only the tail of what the server prints is kept (a load test logs a lot). */
 const MAX_OUTPUT_CHARS = 64_000;
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 export interface StartOptions {
   port?: number;

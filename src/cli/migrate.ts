@@ -1,18 +1,7 @@
-// `npm run migrate` (and the first step of `npm start`): validate every setting first (no
-// migration runs on a bad configuration), then create the database if missing and apply
-// pending migrations. One line on success; Prisma's own report only when it fails.
-import { maskUrl } from '../config.ts';
-import { applyMigrations, ensureDatabase } from '../migrations.ts';
+// `npm run migrate`: validate every setting first (no migration runs on a bad configuration),
+// then create the database if missing and apply pending migrations (migrate-step.ts).
 import { loadConfigOrExit } from '../startup-config.ts';
+import { migrateOrExit } from './migrate-step.ts';
 
 const { databaseUrl } = loadConfigOrExit();
-const where = maskUrl(databaseUrl);
-try {
-  const created = await ensureDatabase(databaseUrl);
-  const applied = await applyMigrations(databaseUrl);
-  const what = applied.length === 0 ? 'up to date' : `applied ${applied.length} migration(s): ${applied.join(', ')}`;
-  console.log(`migrate: ${created ? 'created ' : ''}database ${where} ${what}`);
-} catch (err) {
-  console.error(`migrate: PostgreSQL at ${where}: ${(err as Error).message}`);
-  process.exit(1);
-}
+await migrateOrExit(databaseUrl);

@@ -1,0 +1,18 @@
+// The migration step of `npm start` and `npm run migrate`: create the database if missing and
+// apply pending migrations. One line on success; Prisma's own report only when it fails.
+import { maskUrl } from '../config.ts';
+import { applyMigrations, ensureDatabase } from '../migrations.ts';
+
+/** Exits 1 with one line naming the database when it cannot migrate. */
+export async function migrateOrExit(databaseUrl: string): Promise<void> {
+  const where = maskUrl(databaseUrl);
+  try {
+    const created = await ensureDatabase(databaseUrl);
+    const applied = await applyMigrations(databaseUrl);
+    const what = applied.length === 0 ? 'up to date' : `applied ${applied.length} migration(s): ${applied.join(', ')}`;
+    console.log(`migrate: ${created ? 'created ' : ''}database ${where} ${what}`);
+  } catch (err) {
+    console.error(`migrate: PostgreSQL at ${where}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
