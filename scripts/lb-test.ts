@@ -30,7 +30,7 @@ import { startServerOnPort, stopWithin, type Stopped } from './lib/app-instance.
 import { checkConfig, haproxyVersion, showStat, startHaproxy, testConfig, type HaproxyProcess, type RequestLog, type StatRow } from './lib/haproxy.ts';
 import { fiveHundredsIn, loadEmails, ME_PER_CYCLE, registerUsers, settledConsistency, startLoginCycles } from './lib/login-load.ts';
 import { freePort, type ServerProcess } from './lib/server-process.ts';
-import { TOOLS, toolOrSkip } from '../tests/helpers/tool.ts';
+import { TOOLS, toolOrSkip } from './lib/tool.ts';
 
 const RATE = Number(process.env.LB_RATE ?? 100);
 const CONNECTIONS = Math.min(Number(process.env.LB_CONNECTIONS ?? 100), RATE > 0 ? RATE : Infinity);

@@ -129,6 +129,8 @@ function runMigrateDeploy(databaseUrl: string, allApplied: () => Promise<boolean
     });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 || verified ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}\n${output.trim()}`))));
+    // 'close', not 'exit': the output is complete then. Success is the CLI's exit 0, or the
+    // SIGTERM sent above once the database showed the work done.
+    child.on('close', (code, signal) => (code === 0 || (verified && signal === 'SIGTERM') ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code ?? signal}\n${output.trim()}`))));
   });
 }

@@ -9,7 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, uniqueEmail, type TestApp } from './helpers/test-app.ts';
-import { TOOLS, toolOrSkip } from './helpers/tool.ts';
+import { TOOLS, toolOrSkip } from '../scripts/lib/tool.ts';
 
 /** Chromium on PATH (Debian's /usr/bin/chromium in CI); without it the file is skipped (tool.ts). */
 const CHROMIUM = toolOrSkip(import.meta.url, TOOLS.chromium);

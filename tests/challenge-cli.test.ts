@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { fileCleanups } from './helpers/cleanups.ts';
 import { registerUser, uniqueEmail, type TestApp } from './helpers/test-app.ts';
-import { TOOLS, toolOrSkip } from './helpers/tool.ts';
+import { TOOLS, toolOrSkip } from '../scripts/lib/tool.ts';
 
 const IP_FAILURES = 3;
 /** scripts/smoke.sh is bash and curl. */

@@ -206,6 +206,7 @@ describe('Dockerfile', () => {
       for (const i of [...find(stage, 'ENV'), ...find(stage, 'ARG')]) expect(i).not.toMatch(SECRET_NAME);
     }
     const ignored = readFileSync('.dockerignore', 'utf8').split('\n').map((line) => line.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', '.git', 'src/generated', 'dist']));
+    // .data: the development PostgreSQL and Redis of `npm start` (session ids in the AOF).
+    expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', '.git', 'src/generated', 'dist', '.data']));
   });
 });

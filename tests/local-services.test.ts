@@ -3,7 +3,7 @@
 // sign-in through them, and on SIGTERM stops all three. The default addresses are moved to free
 // ports (TEST_ONLY_DEFAULT_PORTS), so the machine's own PostgreSQL and Redis are not in the way.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { createClient } from 'redis';
@@ -21,8 +21,10 @@ interface Started {
   kill: (signal: NodeJS.Signals) => void;
 }
 
-function start(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], { env: childEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+/** The start through tsx, or (`viaNpm`) as people run it: `npm start` (builds dist/, then runs it). */
+function start(env: Record<string, string>, viaNpm = false): Started {
+  const [command, args] = viaNpm ? ['npm', ['-s', 'start']] : [process.execPath, ['--import', 'tsx', 'src/cli/start.ts']];
+  const child = spawn(command, args, { env: childEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -65,18 +67,23 @@ async function unreachableDefaults(): Promise<string> {
 }
 
 describe('npm start with nothing at the default addresses (development)', () => {
-  it('starts embedded PostgreSQL and redis-server, signs a user in through them, and SIGTERM stops all three', async () => {
+  it.each([
+    ['src/cli/start.ts', false],
+    ['npm start (SIGTERM to npm)', true],
+  ])('%s: starts embedded PostgreSQL and redis-server, signs a user in through them, and SIGTERM stops all three', async (_name, viaNpm) => {
     const port = await freePort();
-    const app = start({ NODE_ENV: 'development', PORT: String(port), TEST_ONLY_DEFAULT_PORTS: await unreachableDefaults(), LOCAL_DATA_DIR: join(ARTIFACTS, 'data'), PATH: process.env.PATH ?? '' });
+    const app = start({ NODE_ENV: 'development', PORT: String(port), TEST_ONLY_DEFAULT_PORTS: await unreachableDefaults(), LOCAL_DATA_DIR: join(ARTIFACTS, 'data'), PATH: process.env.PATH ?? '' }, viaNpm);
     try {
       const base = `http://127.0.0.1:${port}`;
       await until('the app answering', () => fetch(`${base}/healthz`).then((res) => (res.ok ? true : undefined), () => undefined), 120_000);
       const postgres = startedLine(app.lines(), 'PostgreSQL')!;
       const redis = startedLine(app.lines(), 'redis-server')!;
-      expect(postgres.url).toMatch(/^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/redis_session_auth$/);
-      expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      // Passwords of their own, made up on the first start and kept under the data directory.
+      expect(postgres.url).toMatch(/^postgresql:\/\/postgres:[\w-]{24}@127\.0\.0\.1:\d+\/redis_session_auth$/);
+      expect(redis.url).toMatch(/^redis:\/\/:[\w-]{24}@127\.0\.0\.1:\d+$/);
+      expect(postgres.url).toContain(readFileSync(join(ARTIFACTS, 'data', 'postgres.password'), 'utf8').trim());
 
-      const email = `local-${process.pid}@example.test`;
+      const email = `local-${process.pid}-${viaNpm ? 'npm' : 'tsx'}@example.test`;
       const headers = { 'content-type': 'application/json' };
       const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers, body: JSON.stringify({ email, password: 'correct horse battery staple', name: 'Local' }) });
       expect(registered.status).toBe(201);
@@ -118,10 +125,30 @@ describe('npm start with nothing at the default addresses (development)', () => 
     const app = start({ NODE_ENV: 'development', PORT: String(await freePort()), TEST_ONLY_DEFAULT_PORTS: await unreachableDefaults(), LOCAL_DATA_DIR: join(ARTIFACTS, 'data'), PATH: bin });
     expect(await app.exited).toBe(1);
     expect(app.stderr().trim().split('\n')).toEqual([
-      'startup: Redis: redis-server is not on the PATH and REDIS_URL is not set. Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or run `docker compose up -d redis` and set REDIS_URL and REDIS_PASSWORD in .env',
+      'startup: Redis: redis-server is not on the PATH and REDIS_URL is not set. Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or set REDIS_PASSWORD (and the other secrets) in .env, run `docker compose up -d redis` and set REDIS_URL=redis://localhost:6379',
     ]);
     const postgres = startedLine(app.lines(), 'PostgreSQL')!;
     expect(alive(postgres.pid)).toBe(false);
+  });
+
+  it('a SIGTERM while the services are still starting stops what was spawned, ready or not', async () => {
+    // A redis-server that never answers: the start is held waiting for it, PostgreSQL already up.
+    const bin = join(ARTIFACTS, 'bin-stuck');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const stuckPid = join(ARTIFACTS, 'stuck-redis.pid');
+    writeFileSync(join(bin, 'redis-server'), `#!/bin/sh\necho $$ > ${stuckPid}\nexec sleep 600\n`, { mode: 0o755 });
+    const app = start({ NODE_ENV: 'development', PORT: String(await freePort()), TEST_ONLY_DEFAULT_PORTS: await unreachableDefaults(), LOCAL_DATA_DIR: join(ARTIFACTS, 'data'), PATH: bin });
+    try {
+      const postgres = await until('PostgreSQL started', () => startedLine(app.lines(), 'PostgreSQL'), 60_000);
+      const redisPid = await until('the stuck redis-server spawned', () => (existsSync(stuckPid) ? Number(readFileSync(stuckPid, 'utf8')) || undefined : undefined), 30_000);
+      app.kill('SIGTERM');
+      expect(await app.exited).toBe(0);
+      expect(alive(postgres.pid)).toBe(false);
+      expect(alive(redisPid)).toBe(false);
+    } finally {
+      app.kill('SIGKILL');
+    }
   });
 
   it('in production starts nothing: without the URLs it is a configuration error', async () => {

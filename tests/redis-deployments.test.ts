@@ -14,7 +14,7 @@ import { checkConsistency } from '../src/sessions/consistency.ts';
 import { startRedisCluster, startSentinelSet, startTlsRedis } from './helpers/redis-topologies.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 import { buildTestApp, locateCookie, loginAgent, PASSWORD, registerUser, type TestApp } from './helpers/test-app.ts';
-import { TOOLS, toolOrSkip } from './helpers/tool.ts';
+import { TOOLS, toolOrSkip } from '../scripts/lib/tool.ts';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { findOnPath, toolOrSkip, underCi } from './helpers/tool.ts';
+import { findOnPath, toolOrSkip, underCi } from '../scripts/lib/tool.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rsa-tool-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

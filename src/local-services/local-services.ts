@@ -7,7 +7,7 @@ import { LocalServiceError } from './local-service-error.ts';
 import { startLocalPostgres } from './local-postgres.ts';
 import { startLocalRedis } from './local-redis.ts';
 import { answers } from './network.ts';
-import type { ChildService } from './child-service.ts';
+import { stopEveryService, type ChildService } from './child-service.ts';
 
 export { LocalServiceError };
 export type { ChildService };
@@ -20,7 +20,6 @@ export interface LocalServices {
   /** What the app's settings become: the URLs of what was started (or found on a test port). */
   env: Record<string, string>;
   services: ChildService[];
-  stopAll(): Promise<void>;
 }
 
 /**
@@ -30,21 +29,19 @@ export interface LocalServices {
 function defaultPorts(env: NodeJS.ProcessEnv): { postgres: number; redis: number; moved: boolean } {
   const raw = env.TEST_ONLY_DEFAULT_PORTS;
   if (!raw) return { postgres: DEFAULT_POSTGRES_PORT, redis: DEFAULT_REDIS_PORT, moved: false };
-  const [postgres, redis] = raw.split(',').map(Number);
-  if (!Number.isInteger(postgres) || !Number.isInteger(redis)) throw new LocalServiceError(`TEST_ONLY_DEFAULT_PORTS: expected <postgres port>,<redis port> (got "${raw}")`);
-  return { postgres: postgres!, redis: redis!, moved: true };
+  const [postgres, redis] = (/^\d+,\d+$/.test(raw) ? raw.split(',') : []).map(Number);
+  const valid = (port: number | undefined): port is number => port !== undefined && port >= 1 && port <= 65_535;
+  if (!valid(postgres) || !valid(redis)) throw new LocalServiceError(`TEST_ONLY_DEFAULT_PORTS: expected <postgres port>,<redis port>, each 1 to 65535 (got "${raw}")`);
+  return { postgres, redis, moved: true };
 }
 
 const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? '') !== '';
 
 export async function startLocalServices(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<LocalServices> {
-  const result: LocalServices = { env: {}, services: [], stopAll: async () => undefined };
+  const result: LocalServices = { env: {}, services: [] };
   if (env.NODE_ENV === 'production') return result;
   const ports = defaultPorts(env);
   const dataDir = env.LOCAL_DATA_DIR || DEFAULT_DATA_DIR;
-  result.stopAll = async () => {
-    await Promise.all(result.services.map((service) => service.stop()));
-  };
   const wantPostgres = !isSet(env, 'DATABASE_URL');
   const wantRedis = !['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((name) => isSet(env, name));
   try {
@@ -69,7 +66,7 @@ export async function startLocalServices(env: NodeJS.ProcessEnv, log: (line: str
       }
     }
   } catch (err) {
-    await result.stopAll(); // what did start must not outlive a start that failed
+    await stopEveryService(); // what did start must not outlive a start that failed
     throw err;
   }
   return result;

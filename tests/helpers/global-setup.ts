@@ -51,13 +51,16 @@ export default async function setup(project: TestProject) {
   project.provide('redisKeyPrefix', redisKeyPrefix);
 
   return async function teardown() {
-    await dropDatabase(databaseUrl);
-    const redis = createClient({ url: redisUrl });
-    await redis.connect();
-    for await (const keys of redis.scanIterator({ MATCH: `${redisKeyPrefix}*`, COUNT: 1000 })) {
-      if (keys.length > 0) await redis.unlink(keys);
+    try {
+      await dropDatabase(databaseUrl);
+      const redis = createClient({ url: redisUrl });
+      await redis.connect();
+      for await (const keys of redis.scanIterator({ MATCH: `${redisKeyPrefix}*`, COUNT: 1000 })) {
+        if (keys.length > 0) await redis.unlink(keys);
+      }
+      await redis.close();
+    } finally {
+      await Promise.all(started.map((service) => service.stop()));
     }
-    await redis.close();
-    await Promise.all(started.map((service) => service.stop()));
   };
 }

@@ -1,9 +1,9 @@
-// Tests that need a program a bare machine (Node.js and redis-server only) lacks. Found: the
-// test runs. Missing: one line on stderr naming what to install, and the test is skipped; but
+// Tests (and `npm run lb:test`) that need a program a bare machine (Node.js and redis-server
+// only) lacks. Found: the test runs. Missing: one line on stderr naming what to install, and the test is skipped; but
 // under CI (CI set to anything but "", "false" or "0") a missing program fails the test file.
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findOnPath } from '../../src/local-services/local-files.ts';
 
 export interface Tool {
   /** The program's name, looked up on PATH as the tests spawn it. */
@@ -20,23 +20,7 @@ export const TOOLS = {
   haproxy: { name: 'haproxy', install: 'apt-get install -y haproxy (Debian/Ubuntu; .ci/run does this), brew install haproxy (macOS)' },
 } as const satisfies Record<string, Tool>;
 
-function isExecutableFile(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The first executable file called `name` in the directories of `path` (nothing is run). */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  return path
-    .split(delimiter)
-    .filter((dir) => dir !== '')
-    .map((dir) => join(dir, name))
-    .find(isExecutableFile);
-}
+export { findOnPath };
 
 /** Whether the environment says this is a CI run. */
 export function underCi(value = process.env.CI): boolean {
