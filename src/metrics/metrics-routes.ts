@@ -37,19 +37,15 @@ function pathnameOf(url: string): string {
 }
 
 /**
- * Times every request by its route's full template (never the raw path, which would explode
- * label counts; see route-labels.ts). The route table is read at the first request, when
- * createApp has registered every route.
+ * Records every answered request's duration by its route's full template (never the raw path,
+ * which would explode label counts; see route-labels.ts). Called by the access log when a
+ * response has been sent (request-logger.ts: one listener per request does both). The route
+ * table is read at the first request, when createApp has registered every route.
  */
-export function createRequestTimer(metrics: Metrics) {
+export function createRequestObserver(metrics: Metrics) {
   let labels: RouteLabels | undefined;
-  return function requestTimer(req: Request, res: Response, next: NextFunction): void {
+  return function observeRequest(req: Request, res: Response, elapsedMs: number): void {
     labels ??= new RouteLabels(req.app);
-    const routes = labels;
-    const end = metrics.requestDuration.startTimer();
-    res.on('finish', () => {
-      end({ method: req.method, route: routes.of(req.method, pathnameOf(req.originalUrl)), status: String(res.statusCode) });
-    });
-    next();
+    metrics.requestDuration.observe({ method: req.method, route: labels.of(req.method, pathnameOf(req.originalUrl)), status: String(res.statusCode) }, elapsedMs / 1000);
   };
 }
