@@ -40,7 +40,7 @@ try {
 }
 Object.assign(process.env, local.env);
 const names = local.services.map((service) => service.name);
-await migrateOrExit(process.env.DATABASE_URL ?? config.databaseUrl);
+await migrateOrExit(process.env.DATABASE_URL ?? config.databaseUrl, () => stopping);
 
 if (local.services.length === 0) {
   // Nothing of ours to stop afterwards: the server's own signal handling takes over.
