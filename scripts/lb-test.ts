@@ -44,7 +44,7 @@ const STOP_DEADLINE_MS = 15_000;
 const describeStop = (stopped: Stopped) => (stopped.killed ? `no exit within ${STOP_DEADLINE_MS / 1000} s of SIGTERM (killed)` : String(stopped.code));
 
 // Without haproxy on PATH the run is skipped (exit 0) with one line saying what to install; under
-// CI it fails instead (tests/helpers/tool.ts, as for the test files).
+// CI it fails instead (scripts/lib/tool.ts, as for the test files).
 try {
   if (!toolOrSkip(import.meta.url, TOOLS.haproxy)) process.exit(0);
 } catch (err) {

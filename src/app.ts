@@ -98,14 +98,15 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   configureViews(app, { cache: config.nodeEnv !== 'development' });
   // The access log also records each answered request's duration in the metrics: one listener
-  // per request for both. Middlewares that always go together are one router layer (in-sequence.ts).
+  // per request for both.
   app.use(createRequestLogger(logger, createRequestObserver(metrics)));
   const sessionMiddleware = createSessionMiddleware(sessions.store, { isProduction: config.isProduction, secrets: config.sessionSecrets, ttlSeconds: config.sessionTtlSeconds });
 
   // The JSON API comes first, so its requests (the hot path) skip the health, static and page
   // middleware; an unknown /api path ends here with a JSON 404.
   // Mounted on the app itself, not under an /api router: a router a request passes through
-  // costs it a dispatch of its own (closures, URL trimming and re-parsing).
+  // costs it a dispatch of its own (closures, URL trimming and re-parsing). The middlewares
+  // every API request runs, in this order, are one router layer (in-sequence.ts).
   app.use('/api', inSequence(createSecurityHeaders(API_SECURITY_HEADERS), refuseCrossSite, sessionMiddleware, createJsonBody(JSON_BODY_LIMIT)));
   app.use('/api/auth', createAuthRouter(routeDeps));
   app.use('/api/sessions', createSessionRouter(routeDeps));

