@@ -28,9 +28,17 @@ function runServer(env: Record<string, string>, onStdout?: (text: string, kill: 
     });
     let stdout = '';
     let stderr = '';
+    // One SIGTERM, however many chunks follow the line that asked for it: a second one that lands
+    // while Node is tearing down (its signal handlers already gone) would end the process by signal.
+    let killed = false;
+    const kill = (): void => {
+      if (killed) return;
+      killed = true;
+      child.kill('SIGTERM');
+    };
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      onStdout?.(stdout, () => child.kill('SIGTERM'));
+      onStdout?.(stdout, kill);
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
