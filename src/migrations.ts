@@ -83,9 +83,11 @@ async function committedMigrations(): Promise<string[]> {
  * the schema's `url` is unused beside a driver adapter: the `url` stays, see prisma.config.ts)
  * is kept out of the start's output and shown only in the error when the CLI fails.
  */
-export async function applyMigrations(databaseUrl: string): Promise<string[]> {
+export async function applyMigrations(databaseUrl: string, options: { cliPath?: string } = {}): Promise<string[]> {
   const before = await appliedMigrations(databaseUrl);
-  await runMigrateDeploy(databaseUrl, async () => {
+  // cliPath: a stand-in for the Prisma CLI, for the tests of the early stop below.
+  const cli = options.cliPath ?? createRequire(import.meta.url).resolve('prisma/build/index.js');
+  await runMigrateDeploy(cli, databaseUrl, async () => {
     const applied = await appliedMigrations(databaseUrl);
     return (await committedMigrations()).every((name) => applied.has(name));
   });
@@ -102,8 +104,7 @@ const DONE = /All migrations have been successfully applied\.|No pending migrati
  * its success line and the database shows every committed migration applied, it is stopped:
  * its work is done, and the advisory lock it took ends with its connection.
  */
-function runMigrateDeploy(databaseUrl: string, allApplied: () => Promise<boolean>): Promise<void> {
-  const cli = createRequire(import.meta.url).resolve('prisma/build/index.js');
+function runMigrateDeploy(cli: string, databaseUrl: string, allApplied: () => Promise<boolean>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'migrate', 'deploy'], {
       stdio: ['ignore', 'pipe', 'pipe'],
