@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import request from 'supertest';
 import { freePort } from '../scripts/lib/server-process.ts';
+import { BASE_DATABASE_URL, databaseUrl as benchDatabaseUrl } from './postgres.ts';
 import { createApp } from '../src/app.ts';
 import { readSummary } from '../src/admin/analytics.ts';
 import { setRole } from '../src/admin/roles.ts';
@@ -54,7 +55,7 @@ async function time<T>(work: () => Promise<T>): Promise<[number, T]> {
 
 const redisPort = await freePort();
 const redisServer = await startRedis(redisPort);
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/rsa_bench_admin_${randomBytes(4).toString('hex')}`;
+const databaseUrl = benchDatabaseUrl(BASE_DATABASE_URL, `rsa_bench_admin_${randomBytes(4).toString('hex')}`);
 await ensureDatabase(databaseUrl);
 await applyMigrations(databaseUrl);
 

@@ -9,6 +9,9 @@ import { dropDatabase, ensureDatabase } from '../src/migrations.ts';
  */
 export const PG_STATS_SETTLE_MS = 11_000;
 
+/** The server every benchmark database is made on: BENCH_DATABASE_URL (its database name is not used). */
+export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
 export function databaseUrl(baseUrl: string, name: string): string {
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;

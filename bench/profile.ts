@@ -9,6 +9,7 @@ import { appCounters, requestProfile } from './children.ts';
 import { Cleanup } from './cleanup.ts';
 import { profileShares, sharesReport, type CpuProfile } from './cpu-profile.ts';
 import { signIn, startLineup } from './lineup.ts';
+import { BASE_DATABASE_URL } from './postgres.ts';
 import { requireWrk, runLoad } from './load.ts';
 import { formatInteger } from './report.ts';
 import { APP_KEYS, type AppKey } from './results.ts';
@@ -25,7 +26,7 @@ async function main(cleanup: Cleanup, key: AppKey, seconds: number): Promise<voi
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const lineup = await startLineup([key], {
     runId,
-    baseDatabaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+    baseDatabaseUrl: BASE_DATABASE_URL,
     prefix: `rsa-bench-${runId}:`,
     cleanup,
     log,

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { appCounters } from './children.ts';
 import { Cleanup } from './cleanup.ts';
 import { signIn, startLineup } from './lineup.ts';
+import { BASE_DATABASE_URL } from './postgres.ts';
 import { requireWrk, runLoad } from './load.ts';
 import { APP_KEYS, type AppKey } from './results.ts';
 import { benchSettings, modeHeaders } from './settings.ts';
@@ -23,7 +24,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const lineup = await startLineup(apps, {
     runId,
-    baseDatabaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+    baseDatabaseUrl: BASE_DATABASE_URL,
     prefix: `rsa-bench-${runId}:`,
     cleanup,
     log,

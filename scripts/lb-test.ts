@@ -29,6 +29,7 @@ import { singleNode } from '../src/redis-settings.ts';
 import { startServerOnPort, stopWithin, type Stopped } from './lib/app-instance.ts';
 import { checkConfig, haproxyVersion, showStat, startHaproxy, testConfig, type HaproxyProcess, type RequestLog, type StatRow } from './lib/haproxy.ts';
 import { fiveHundredsIn, loadEmails, ME_PER_CYCLE, registerUsers, settledConsistency, startLoginCycles } from './lib/login-load.ts';
+import { runDatabaseUrl, runRedisUrl } from './lib/run-services.ts';
 import { freePort, type ServerProcess } from './lib/server-process.ts';
 import { TOOLS, toolOrSkip } from './lib/tool.ts';
 
@@ -62,8 +63,8 @@ const seconds = (from = t0) => ((Date.now() - from) / 1000).toFixed(1);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const run = randomBytes(3).toString('hex');
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/rsa_lb_${run}`;
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const databaseUrl = runDatabaseUrl(`rsa_lb_${run}`);
+const redisUrl = runRedisUrl();
 const prefix = `rsa-lb-${run}:`;
 const metricsToken = `lb-test-metrics-${run}-0123456789`;
 const env: Record<string, string> = {

@@ -10,14 +10,15 @@ import { createLogger } from '../src/logger.ts';
 import { applyMigrations, dropDatabase, ensureDatabase } from '../src/migrations.ts';
 import { connectRedis, createRedisClient } from '../src/redis.ts';
 import { fiveHundredsIn, loadEmails, ME_PER_CYCLE, registerUsers, settledConsistency, startLoginCycles } from './lib/login-load.ts';
+import { runDatabaseUrl, runRedisUrl } from './lib/run-services.ts';
 import { startServerProcess } from './lib/server-process.ts';
 
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 200);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 30);
 
 const run = randomBytes(3).toString('hex');
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/rsa_load_${run}`;
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const databaseUrl = runDatabaseUrl(`rsa_load_${run}`);
+const redisUrl = runRedisUrl();
 const prefix = `rsa-load-${run}:`;
 
 await ensureDatabase(databaseUrl);
