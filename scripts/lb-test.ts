@@ -27,7 +27,8 @@ import { applyMigrations, dropDatabase, ensureDatabase } from '../src/migrations
 import { connectRedis, createRedisClient, type RedisClient } from '../src/redis.ts';
 import { singleNode } from '../src/redis-settings.ts';
 import { startServerOnPort, stopWithin, type Stopped } from './lib/app-instance.ts';
-import { checkConfig, haproxyVersion, showStat, startHaproxy, testConfig, type HaproxyProcess, type RequestLog, type StatRow } from './lib/haproxy.ts';
+import { checkConfig, haproxyVersion, startHaproxy, testConfig, type HaproxyProcess, type RequestLog } from './lib/haproxy.ts';
+import { apiRequestsServed, logSummary, printHaproxySummary, serverStats, sleep, startLagProbe, table, waitFor, type ServerStats } from './lib/lb-observe.ts';
 import { fiveHundredsIn, loadEmails, ME_PER_CYCLE, registerUsers, settledConsistency, startLoginCycles } from './lib/login-load.ts';
 import { runDatabaseUrl, runRedisUrl } from './lib/run-services.ts';
 import { freePort, type ServerProcess } from './lib/server-process.ts';
@@ -60,7 +61,6 @@ if (!version) {
 
 const t0 = Date.now();
 const seconds = (from = t0) => ((Date.now() - from) / 1000).toFixed(1);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const run = randomBytes(3).toString('hex');
 const databaseUrl = runDatabaseUrl(`rsa_lb_${run}`);
@@ -120,109 +120,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-interface ServerStats {
-  requests: number;
-  fiveHundreds: number;
-  connErrors: number;
-  respErrors: number;
-  retries: number;
-  redispatches: number;
-  status: string;
-  downs: number;
-}
-const num = (row: StatRow | undefined, field: string) => Number(row?.[field] || 0);
 /** The deploy config's frontend and backend names (set once the config is generated). */
 const proxies = { frontend: '', backend: '' };
-async function serverStats(socketPath: string): Promise<Map<string, ServerStats> & { frontend?: StatRow; backend?: StatRow }> {
-  const rows = await showStat(socketPath);
-  const byName = new Map<string, ServerStats>() as Map<string, ServerStats> & { frontend?: StatRow; backend?: StatRow };
-  for (const row of rows) {
-    if (row.pxname === proxies.frontend && row.svname === 'FRONTEND') byName.frontend = row;
-    if (row.pxname !== proxies.backend) continue;
-    if (row.svname === 'BACKEND') byName.backend = row;
-    else
-      byName.set(row.svname!, {
-        requests: num(row, 'stot'),
-        fiveHundreds: num(row, 'hrsp_5xx'),
-        connErrors: num(row, 'econ'),
-        respErrors: num(row, 'eresp'),
-        retries: num(row, 'wretr'),
-        redispatches: num(row, 'wredis'),
-        status: row.status ?? '?',
-        downs: num(row, 'chkdown'),
-      });
-  }
-  return byName;
-}
-
-async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await condition().catch(() => false)); ) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-/** The instance's own count of API requests (its /metrics), since that process started. */
-async function apiRequestsServed(url: string): Promise<number> {
-  const text = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } }).then((res) => (res.ok ? res.text() : ''));
-  let total = 0;
-  for (const match of text.matchAll(/^http_request_duration_seconds_count\{([^}]*)\} (\d+)/gm)) if (/route="\/api\//.test(match[1]!)) total += Number(match[2]);
-  return total;
-}
-
-/** The instance's log lines at warn or above (LOG_LEVEL=warn: all it kept), counted by message. */
-function logSummary(output: string): string {
-  const counts = new Map<string, number>();
-  for (const line of output.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const entry = JSON.parse(line) as { level?: number; msg?: string };
-      if ((entry.level ?? 0) >= 40) counts.set(String(entry.msg), (counts.get(String(entry.msg)) ?? 0) + 1);
-    } catch {
-      // not a log line
-    }
-  }
-  return [...counts].map(([msg, n]) => `${n}× ${msg}`).join('; ') || 'none';
-}
-
-/**
- * Every 500 ms, how long each instance takes to answer /healthz (which checks nothing): the lag of
- * its event loop, which is what makes health checks time out and Redis answers look late.
- */
-function startLagProbe(targets: () => Array<string | undefined>) {
-  const worst: number[] = [];
-  const slow: number[] = [];
-  let running = true;
-  const probe = async (i: number) => {
-    while (running) {
-      const url = targets()[i];
-      const started = Date.now();
-      const ok = url ? await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(20_000) }).then((res) => res.ok, () => false) : false;
-      if (ok) {
-        const ms = Date.now() - started;
-        worst[i] = Math.max(worst[i] ?? 0, ms);
-        if (ms > 1_000) slow[i] = (slow[i] ?? 0) + 1;
-      }
-      await sleep(500);
-    }
-  };
-  const probes = targets().map((_, i) => probe(i));
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(probes);
-      return { worst, slow };
-    },
-  };
-}
-
-const table = (rows: string[][]) => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const [i, row] of rows.entries()) {
-    console.log(row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join('  '));
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  }
-};
 
 let exitCode = 1;
 try {
@@ -265,7 +164,7 @@ try {
   children.push(haproxy.child);
   const lbUrl = `http://127.0.0.1:${lbPort}`;
   await waitFor('HAProxy has every server UP', 20_000, async () => {
-    const stats = await serverStats(socketPath);
+    const stats = await serverStats(socketPath, proxies);
     return names.every((name) => stats.get(name)?.status === 'UP');
   });
 
@@ -278,7 +177,7 @@ try {
   console.log(`ready after ${seconds()} s; registering ${CONNECTIONS} users through HAProxy …`);
   await registerUsers(lbUrl, emails);
 
-  const s0 = await serverStats(socketPath);
+  const s0 = await serverStats(socketPath, proxies);
   const pace = RATE > 0 ? `at most ${RATE} requests/s` : 'unpaced';
   console.log(`${CONNECTIONS} clients for ${SECONDS} s (${pace}) through HAProxy (port ${lbPort}): login → me ×${ME_PER_CYCLE} → revoke-others → logout; ${names[VICTIM]} gets SIGTERM at t+${STOP_AFTER_S} s`);
   loadStart = Date.now();
@@ -291,7 +190,7 @@ try {
 
   // The restart, while the load runs.
   await sleep(STOP_AFTER_S * 1000);
-  const s1 = await serverStats(socketPath);
+  const s1 = await serverStats(socketPath, proxies);
   const victim = instances[VICTIM]!;
   const stoppedAt = Date.now();
   console.log(`t+${seconds(loadStart)} s: SIGTERM to ${names[VICTIM]} (pid ${victim.child.pid})`);
@@ -302,18 +201,18 @@ try {
   children.push(restarted.child);
   await waitFor('the restarted instance answers /readyz 200', 20_000, async () => (await fetch(`${restarted.url}/readyz`)).status === 200);
   const readyAt = Date.now();
-  await waitFor('HAProxy has the restarted server UP', 20_000, async () => (await serverStats(socketPath)).get(names[VICTIM]!)?.status === 'UP');
-  const s2 = await serverStats(socketPath);
+  await waitFor('HAProxy has the restarted server UP', 20_000, async () => (await serverStats(socketPath, proxies)).get(names[VICTIM]!)?.status === 'UP');
+  const s2 = await serverStats(socketPath, proxies);
   const rejoinedDuringLoad = !loadOver;
   console.log(`t+${seconds(loadStart)} s: ${names[VICTIM]} (pid ${restarted.child.pid}) ready after ${seconds(stoppedAt)} s, UP in HAProxy ${seconds(readyAt)} s after its /readyz said 200`);
 
   const result = await loadDone;
   const lags = await lag.stop();
-  const s3 = await serverStats(socketPath);
-  const served = await Promise.all(instances.map((instance) => apiRequestsServed(instance!.url).catch(() => -1)));
+  const s3 = await serverStats(socketPath, proxies);
+  const served = await Promise.all(instances.map((instance) => apiRequestsServed(instance!.url, metricsToken).catch(() => -1)));
   console.log(`load over after ${seconds(loadStart)} s; waiting for Redis and PostgreSQL to agree …`);
   const report = await settledConsistency(redis, db, prefix);
-  const s4 = await serverStats(socketPath);
+  const s4 = await serverStats(socketPath, proxies);
 
   // Per instance: HAProxy's counters in each phase, and the process's own count.
   const delta = (to: Map<string, ServerStats>, from: Map<string, ServerStats>, name: string) => (to.get(name)?.requests ?? 0) - (from.get(name)?.requests ?? 0);
@@ -344,19 +243,7 @@ try {
     ]);
   }
   table(rows);
-  const backend = s4.backend;
-  const frontend = s4.frontend;
-  const loadLogs = requestLogs.filter((log) => log.uri.startsWith('/api/') && !log.uri.startsWith('/api/auth/register'));
-  const retried = loadLogs.filter((log) => log.retries > 0);
-  const unusual = loadLogs.filter((log) => log.termination !== '----' || log.status >= 500 || log.status < 0);
-  console.log(
-    `HAProxy: frontend ${num(frontend, 'req_tot')} requests, ${num(frontend, 'hrsp_5xx')} 5xx; backend ${num(backend, 'wretr')} retries, ${num(backend, 'wredis')} redispatches, ${num(backend, 'econ')} connection errors, ${num(backend, 'eresp')} response errors, ${num(backend, 'cli_abrt')} client aborts`,
-  );
-  console.log(`HAProxy log: ${loadLogs.length} load requests logged, ${retried.length} of them retried (${retried.filter((log) => log.redispatched).length} redispatched), ${unusual.length} not ended normally`);
-  for (const log of retried.slice(0, 10)) console.log(`  retried: ${log.method} ${log.uri} → ${log.server} ${log.status} after ${log.retries} retr${log.retries === 1 ? 'y' : 'ies'}${log.redispatched ? ' (redispatched)' : ''}, ${log.ms} ms, ${log.termination}`);
-  const unusualByKind = new Map<string, number>();
-  for (const log of unusual) unusualByKind.set(`${log.termination} ${log.status}`, (unusualByKind.get(`${log.termination} ${log.status}`) ?? 0) + 1);
-  for (const [kind, n] of unusualByKind) console.log(`  ended ${kind}: ${n}${kind.startsWith('C') ? ' (client aborts: autocannon closing its connections at the deadline)' : ''}`);
+  printHaproxySummary(s4, requestLogs);
   for (const event of events) console.log(`  ${event}`);
   if (process.env.LB_LOG_DIR) {
     // For a closer look: each process's output (the tail the helpers keep) and HAProxy's events.
