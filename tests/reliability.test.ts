@@ -1,6 +1,5 @@
 // Faults injected on the wire (a TCP proxy we cut) or by restarting a dedicated redis-server:
 // what the product does while Redis or PostgreSQL is away, and how it comes back.
-import { spawn, type ChildProcess } from 'node:child_process';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSummary } from '../src/admin/analytics.ts';
@@ -10,6 +9,7 @@ import { listUserSessions, type SessionEntry } from '../src/sessions/session-lis
 import { buildTestApp, locateCookie, loginAgent, PASSWORD, rawSessionId, registerUser, sessionKeyOf, uniqueEmail, type TestApp } from './helpers/test-app.ts';
 import { freePort } from '../scripts/lib/server-process.ts';
 import { proxyInFrontOfPostgres, proxyInFrontOfRedis, type ServiceProxy } from './helpers/services.ts';
+import { startRedisServer } from './helpers/redis-server.ts';
 import { waitFor } from './helpers/tcp-proxy.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -205,36 +205,22 @@ describe('PostgreSQL cut', () => {
   });
 });
 
-function startRedisServer(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-}
-
 describe('Redis restart without persistence', () => {
   it('brings every live session back from PostgreSQL and leaves revoked ones out', async () => {
     const port = await freePort();
-    let server = startRedisServer(port);
-    cleanups.push(async () => server.kill('SIGKILL'));
-    const t = await (async () => {
-      for (let i = 0; i < 50; i++) {
-        try {
-          const built = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
-          cleanups.push(() => built.close());
-          return built;
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-      throw new Error('dedicated redis-server did not start');
-    })();
+    let server = await startRedisServer(port);
+    cleanups.push(() => server.kill());
+    const t = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    cleanups.push(() => t.close());
     const alice = await registerUser(t);
     const aliceLaptop = await loginAgent(t, alice.email);
     const bob = await registerUser(t);
     await bob.agent.post('/api/auth/logout');
 
-    server.kill('SIGKILL');
+    await server.kill();
     await waitFor(() => !t.redis.isReady);
-    server = startRedisServer(port);
     const restartedAt = Date.now();
+    server = await startRedisServer(port);
     await waitFor(() => t.redis.isReady, 20_000);
     // Everything was lost (the catch-up may already have written the kept revocations back).
     const sessionKeys = [alice, aliceLaptop].map((agent) => t.sessions.cache.keys.session(locateCookie(agent.cookie)));

@@ -52,8 +52,11 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     url,
     child,
     output: () => output,
+    // One signal asks for the stop: a test that already sent it (server.child.kill) only waits
+    // here. A second SIGTERM landing while Node tears down, its handlers gone, would end the
+    // process by signal instead of its exit 0. SIGKILL, the cleanups' last word, always goes.
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null && (signal === 'SIGKILL' || !child.killed)) child.kill(signal);
       return exited;
     },
   };
