@@ -23,7 +23,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let port = 0;
 
   const listen = () =>
-    new Promise<void>((resolve) => {
+    new Promise<void>((resolve, reject) => {
       server = createServer((client) => {
         const upstream = connect(targetPort, targetHost);
         for (const s of [client, upstream]) {
@@ -40,6 +40,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         });
         upstream.on('close', () => client.destroy());
       });
+      // Restoring re-binds the same port: if something took it meanwhile, say so rather than hang.
+      server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
         port = (server.address() as { port: number }).port;
         resolve();
