@@ -1,6 +1,7 @@
 // The benchmark's PostgreSQL side: a database per app on the shared server (created and dropped
 // by this run only), and the transaction counters read from pg_stat_database.
 import pg from 'pg';
+import { LOCAL_POSTGRES_URL, withDatabase } from '../scripts/lib/run-services.ts';
 import { dropDatabase, ensureDatabase } from '../src/migrations.ts';
 
 /**
@@ -10,13 +11,9 @@ import { dropDatabase, ensureDatabase } from '../src/migrations.ts';
 export const PG_STATS_SETTLE_MS = 11_000;
 
 /** The server every benchmark database is made on: BENCH_DATABASE_URL (its database name is not used). */
-export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? LOCAL_POSTGRES_URL;
 
-export function databaseUrl(baseUrl: string, name: string): string {
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+export { withDatabase as databaseUrl };
 
 export async function createDatabases(urls: string[]): Promise<void> {
   for (const url of urls) {
@@ -30,7 +27,7 @@ export async function createDatabases(urls: string[]): Promise<void> {
  */
 export async function cloneDatabase(templateUrl: string, targetUrl: string): Promise<void> {
   const name = (url: string) => pg.escapeIdentifier(decodeURIComponent(new URL(url).pathname.slice(1)));
-  const admin = new pg.Client({ connectionString: databaseUrl(targetUrl, 'postgres') });
+  const admin = new pg.Client({ connectionString: withDatabase(targetUrl, 'postgres') });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name(targetUrl)} TEMPLATE ${name(templateUrl)}`);
@@ -51,7 +48,7 @@ export class TransactionCounter {
   private constructor(private readonly client: pg.Client) {}
 
   static async connect(baseUrl: string): Promise<TransactionCounter> {
-    const client = new pg.Client({ connectionString: databaseUrl(baseUrl, 'postgres') });
+    const client = new pg.Client({ connectionString: withDatabase(baseUrl, 'postgres') });
     await client.connect();
     return new TransactionCounter(client);
   }

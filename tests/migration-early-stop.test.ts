@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { withDatabase } from '../scripts/lib/run-services.ts';
 import { applyMigrations, dropDatabase, ensureDatabase } from '../src/migrations.ts';
 
 const DIR = join('tests/artifacts', `early-stop-${process.pid}`);
@@ -24,11 +25,10 @@ function fakeCli(name: string, body: string): string {
 }
 
 async function emptyDatabase(): Promise<string> {
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/rsa_early_stop_${process.pid}_${created.length}`;
-  created.push(url.toString());
-  await ensureDatabase(url.toString());
-  return url.toString();
+  const url = withDatabase(inject('databaseUrl'), `rsa_early_stop_${process.pid}_${created.length}`);
+  created.push(url);
+  await ensureDatabase(url);
+  return url;
 }
 
 describe('the early stop of prisma migrate deploy', () => {

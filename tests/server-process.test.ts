@@ -30,11 +30,8 @@ function runServer(env: Record<string, string>, onStdout?: (text: string, kill: 
     let stderr = '';
     // One SIGTERM, however many chunks follow the line that asked for it: a second one that lands
     // while Node is tearing down (its signal handlers already gone) would end the process by signal.
-    let killed = false;
     const kill = (): void => {
-      if (killed) return;
-      killed = true;
-      child.kill('SIGTERM');
+      if (!child.killed) child.kill('SIGTERM');
     };
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

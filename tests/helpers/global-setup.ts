@@ -10,9 +10,8 @@ import { startLocalRedis } from '../../src/local-services/local-redis.ts';
 import { answers } from '../../src/local-services/network.ts';
 import type { ChildService } from '../../src/local-services/child-service.ts';
 import { applyMigrations, dropDatabase, ensureDatabase } from '../../src/migrations.ts';
+import { LOCAL_POSTGRES_URL, LOCAL_REDIS_URL, withDatabase } from '../../scripts/lib/run-services.ts';
 
-const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 const LOCAL_DATA_DIR = '.data/test';
 
 /** The configured URL, the default when it answers, or a server started for this run. */
@@ -37,11 +36,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const started: ChildService[] = [];
-  const baseDatabaseUrl = await serverUrl(process.env.TEST_DATABASE_URL, DEFAULT_DATABASE_URL, () => startLocalPostgres(LOCAL_DATA_DIR), started);
-  const redisUrl = await serverUrl(process.env.TEST_REDIS_URL, DEFAULT_REDIS_URL, () => startLocalRedis(LOCAL_DATA_DIR), started);
-  const url = new URL(baseDatabaseUrl);
-  url.pathname = `/rsa_test_${runId}`;
-  const databaseUrl = url.toString();
+  const baseDatabaseUrl = await serverUrl(process.env.TEST_DATABASE_URL, LOCAL_POSTGRES_URL, () => startLocalPostgres(LOCAL_DATA_DIR), started);
+  const redisUrl = await serverUrl(process.env.TEST_REDIS_URL, LOCAL_REDIS_URL, () => startLocalRedis(LOCAL_DATA_DIR), started);
+  const databaseUrl = withDatabase(baseDatabaseUrl, `rsa_test_${runId}`);
   const redisKeyPrefix = `rsa-test-${runId}:`;
 
   await ensureDatabase(databaseUrl);
